@@ -1,0 +1,166 @@
+// Package api is Hesar's JSON REST API under /api/v1: bearer-token
+// authentication, one route table with the permission each route needs,
+// strict decoding, and one error envelope.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/hesar/hesar/internal/customer"
+	"github.com/hesar/hesar/internal/department"
+	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/ticket"
+)
+
+// Server serves the API.
+type Server struct {
+	log         *slog.Logger
+	identity    *identity.Service
+	departments *department.Service
+	customers   *customer.Service
+	tickets     *ticket.Service
+	ready       func(context.Context) error
+	version     string
+}
+
+// Opts are the Server's dependencies.
+type Opts struct {
+	Logger      *slog.Logger
+	Identity    *identity.Service
+	Departments *department.Service
+	Customers   *customer.Service
+	Tickets     *ticket.Service
+	// Ready reports whether the service can take traffic (/readyz).
+	Ready   func(context.Context) error
+	Version string
+}
+
+// New builds the API server.
+func New(o Opts) *Server {
+	return &Server{log: o.Logger, identity: o.Identity, departments: o.Departments, customers: o.Customers,
+		tickets: o.Tickets, ready: o.Ready, version: o.Version}
+}
+
+// Handler returns the HTTP handler for every route, with the request id,
+// panic recovery, logging and security headers around it.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, r, s.log, newError(http.StatusNotFound, "no_route", "no such API endpoint; see /api/v1/openapi.json"))
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return s.withRequestContext(mux)
+}
+
+// guard authenticates the caller when the route needs it, checks the
+// route's permission, then runs the handler and renders its error.
+func (s *Server) guard(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p identity.Principal
+		if !rt.public() {
+			var err error
+			if p, err = s.authenticate(r); err != nil {
+				writeError(w, r, s.log, err)
+				return
+			}
+			if !rt.allows(p.Scope) {
+				writeError(w, r, s.log, errs.ErrForbidden)
+				return
+			}
+		}
+		if err := rt.Handle(s, w, r, p); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (identity.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return identity.Principal{}, errs.ErrUnauthenticated
+	}
+	return s.identity.Authenticate(r.Context(), strings.TrimSpace(token))
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 1
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusRecorder remembers the status written, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// withRequestContext gives every request an id, strict security headers,
+// a recovered panic as a bare 500, and one log line. The log line names the
+// route pattern, never the URL: query strings can hold search terms.
+func (s *Server) withRequestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(ctx)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic", "request_id", id, "route", r.Pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if rec.status == 0 {
+					writeError(rec, r, s.log, fmt.Errorf("panic"))
+				}
+			}
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
+				slog.String("route", r.Pattern), slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}

@@ -1,0 +1,140 @@
+// Package app wires Hesar together: configuration in, database, keyring,
+// domain services and HTTP handlers out. Nothing here is global, so tests
+// run many apps side by side.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/hesar/hesar/internal/api"
+	"github.com/hesar/hesar/internal/customer"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/department"
+	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/keyring"
+	"github.com/hesar/hesar/internal/ticket"
+	"github.com/hesar/hesar/internal/workspace"
+)
+
+// Version is set at build time with -ldflags "-X github.com/hesar/hesar/internal/app.Version=…".
+var Version = "dev"
+
+// Config is everything Hesar needs to start, parsed once by the CLI.
+type Config struct {
+	// Addr is the HTTP listen address.
+	Addr string
+	// DataDir holds the SQLite database and, by default, the master key.
+	DataDir string
+	// DatabaseURL selects PostgreSQL when set (postgres://…).
+	DatabaseURL string
+	// MasterKeyFile is the master key's path (default DataDir/master.key).
+	MasterKeyFile string
+	// MasterKey is the base64 master key from the environment, if given.
+	MasterKey string
+}
+
+// SQLitePath is where the embedded database lives.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "hesar.db") }
+
+// KeyFile is where the master key is read from (or created).
+func (c Config) KeyFile() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
+// App is a running Hesar: its database, keys and services.
+type App struct {
+	Config       Config
+	Log          *slog.Logger
+	DB           *db.DB
+	Keys         *keyring.Keyring
+	MasterSource keyring.MasterSource
+	Workspaces   *workspace.Service
+	Identity     *identity.Service
+	Departments  *department.Service
+	Customers    *customer.Service
+	Tickets      *ticket.Service
+	API          *api.Server
+}
+
+// Open connects to the database, applies pending migrations, loads (or on
+// first start creates) the master key and builds every service.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) (*App, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d, err := db.Open(ctx, db.Options{URL: cfg.DatabaseURL, Path: cfg.SQLitePath()})
+	if err != nil {
+		return nil, err
+	}
+	applied, err := d.Migrate(ctx, func(m db.Migration) {
+		if progress != nil {
+			fmt.Fprintf(progress, "applying migration %04d %s\n", m.Version, m.Name)
+		}
+	})
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	master, src, err := keyring.LoadMaster(cfg.KeyFile(), cfg.MasterKey)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	keys, err := keyring.Open(ctx, d, master)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a := Build(d, keys, log)
+	a.Config, a.MasterSource = cfg, src
+	return a, nil
+}
+
+// Build makes the services over an open database and keyring.
+func Build(d *db.DB, keys *keyring.Keyring, log *slog.Logger) *App {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &App{Log: log, DB: d, Keys: keys}
+	a.Workspaces = workspace.New(workspace.Opts{DB: d, Keys: keys})
+	a.Identity = identity.New(identity.Opts{DB: d, Keys: keys})
+	a.Departments = department.New(department.Opts{DB: d})
+	a.Customers = customer.New(customer.Opts{DB: d, Keys: keys})
+	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers})
+	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
+		Tickets: a.Tickets, Ready: a.Ready, Version: Version})
+	return a
+}
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler { return a.API.Handler() }
+
+// Ready reports whether this instance can serve: the database answers and
+// its schema is current.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.DB.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable")
+	}
+	st, err := a.DB.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read schema version")
+	}
+	if st.Current != st.Latest {
+		return fmt.Errorf("schema at version %d, this build needs %d", st.Current, st.Latest)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

@@ -1,0 +1,197 @@
+// Package db opens Hesar's database (embedded SQLite or PostgreSQL), runs its
+// migrations and owns the write path.
+//
+// Reads go straight to a connection pool. Writes go through DB.Write, which on
+// SQLite hands them to a single writer goroutine that batches concurrent
+// writes into one durable commit (group commit), each inside its own
+// SAVEPOINT so one failing write rolls back alone. On PostgreSQL each write is
+// its own transaction: concurrent commits already share WAL flushes there.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hesar/hesar/internal/errs"
+)
+
+// Dialect names the SQL database behind a DB.
+type Dialect int
+
+const (
+	// SQLite is the embedded default (modernc.org/sqlite, no cgo).
+	SQLite Dialect = iota + 1
+	// Postgres is PostgreSQL through pgx.
+	Postgres
+)
+
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return "unknown"
+}
+
+// Options say which database to open.
+type Options struct {
+	// URL is a postgres:// or postgresql:// URL. Empty means SQLite.
+	URL string
+	// Path is the SQLite database file, used when URL is empty.
+	Path string
+	// MaxBatch caps how many queued writes share one SQLite commit.
+	MaxBatch int
+	// ReadConns is the size of the read pool (default 8).
+	ReadConns int
+}
+
+// Querier runs read statements: a pool or a transaction.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open Hesar database.
+type DB struct {
+	dialect Dialect
+	read    *sql.DB
+	write   *sql.DB
+	writer  *groupWriter // SQLite only
+	ids     *IDAllocator
+}
+
+// ErrNotFound is returned by stores when a row does not exist or is outside
+// the caller's scope; the two are deliberately indistinguishable.
+var ErrNotFound = errs.ErrNotFound
+
+// Open connects to the database described by opts. It does not migrate.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 8
+	}
+	var d *DB
+	var err error
+	switch {
+	case strings.HasPrefix(opts.URL, "postgres://"), strings.HasPrefix(opts.URL, "postgresql://"):
+		d, err = openPostgres(ctx, opts)
+	case opts.URL != "":
+		return nil, fmt.Errorf("database URL must start with postgres:// (got scheme %q); leave it empty for the embedded SQLite database", schemeOf(opts.URL))
+	default:
+		d, err = openSQLite(ctx, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.ids = newIDAllocator(d)
+	return d, nil
+}
+
+func schemeOf(url string) string {
+	if i := strings.Index(url, "://"); i > 0 {
+		return url[:i]
+	}
+	return "none"
+}
+
+// Dialect reports which database this is.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Read returns the pool for read-only queries.
+func (d *DB) Read() *sql.DB { return d.read }
+
+// IDs returns the allocator that hands out row ids. Call it before Write:
+// ids are needed to build encryption AAD before the row is written.
+func (d *DB) IDs() *IDAllocator { return d.ids }
+
+// Ping checks the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.read.PingContext(ctx) }
+
+// Close stops the writer and closes every connection.
+func (d *DB) Close() error {
+	if d.writer != nil {
+		d.writer.close()
+	}
+	err := d.read.Close()
+	if d.write != d.read {
+		err = errors.Join(err, d.write.Close())
+	}
+	return err
+}
+
+// Write runs fn inside a transaction and returns once that transaction is
+// durably committed (or failed). fn must not call Write or IDs().Next: on
+// SQLite it runs on the single writer goroutine.
+func (d *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	if d.writer != nil {
+		return d.writer.submit(ctx, fn)
+	}
+	return d.writeDirect(ctx, fn)
+}
+
+// writeDirect runs fn in its own transaction (PostgreSQL, and migrations).
+func (d *DB) writeDirect(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	stx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: stx, dialect: d.dialect}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			err = fmt.Errorf("write panicked: %v", p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = stx.Rollback()
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	tx.runAfterCommit()
+	return nil
+}
+
+// Tx is one write in progress. On SQLite several Tx share one database
+// transaction, each isolated by its own savepoint.
+type Tx struct {
+	tx          *sql.Tx
+	dialect     Dialect
+	afterCommit []func()
+}
+
+// Dialect reports which database this transaction runs on.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// ExecContext runs a statement.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a query expected to return at most one row.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// AfterCommit queues fn to run once the transaction is durably committed.
+// It never runs when the write fails.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+func (tx *Tx) runAfterCommit() {
+	for _, fn := range tx.afterCommit {
+		fn()
+	}
+}

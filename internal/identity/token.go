@@ -1,0 +1,321 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
+)
+
+// TokenPrefix starts every API token, so secret scanners can find leaked ones.
+const TokenPrefix = "hsr_"
+
+// Token describes an API token (never its secret).
+type Token struct {
+	ID          int64
+	WorkspaceID int64
+	UserID      int64 // staff token
+	CustomerID  int64 // customer token
+	Name        string
+	Prefix      string
+	CreatedAt   time.Time
+	LastUsedAt  time.Time
+	ExpiresAt   time.Time
+	Revoked     bool
+}
+
+// NewToken is what CreateToken needs. Exactly one of UserID and CustomerID.
+type NewToken struct {
+	Name       string
+	UserID     int64
+	CustomerID int64
+	TTL        time.Duration // 0: no expiry
+}
+
+var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// CreateToken makes a token and returns it with its secret, which is shown
+// once and never stored: only its keyed hash is.
+func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewToken) (Token, string, error) {
+	var v errs.Validator
+	v.Text("name", in.Name, true, 100)
+	if (in.UserID == 0) == (in.CustomerID == 0) {
+		v.Add("owner", "a token belongs to exactly one user or one customer")
+	}
+	if in.TTL < 0 {
+		v.Add("ttl", "must not be negative")
+	}
+	if err := v.Err(); err != nil {
+		return Token{}, "", err
+	}
+	// Staff may mint tokens for themselves; minting for anyone else (or for a
+	// customer) is user management.
+	self := scope.Kind == access.ActorUser && in.UserID == scope.ActorID && scope.Can(access.TokenCreate)
+	if !self && !scope.Can(access.UserManage) {
+		return Token{}, "", errs.ErrForbidden
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return Token{}, "", err
+	}
+	secret := TokenPrefix + strings.ToLower(tokenEncoding.EncodeToString(raw))
+	id, err := s.db.IDs().Next(ctx)
+	if err != nil {
+		return Token{}, "", err
+	}
+	now := db.Now()
+	t := Token{ID: id, WorkspaceID: scope.WorkspaceID, UserID: in.UserID, CustomerID: in.CustomerID,
+		Name: in.Name, Prefix: secret[:len(TokenPrefix)+6], CreatedAt: db.Time(now)}
+	var expires any
+	if in.TTL > 0 {
+		t.ExpiresAt = db.Time(now + in.TTL.Microseconds())
+		expires = now + in.TTL.Microseconds()
+	}
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		if err := ownerExists(ctx, tx, scope.WorkspaceID, in); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, workspace_id, user_id, customer_id, name, token_hash, prefix, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			id, scope.WorkspaceID, nullID(in.UserID), nullID(in.CustomerID), in.Name, s.keys.TokenHash(secret), t.Prefix, now, expires)
+		return err
+	})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, secret, nil
+}
+
+func ownerExists(ctx context.Context, tx *db.Tx, ws int64, in NewToken) error {
+	q, id, field := `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND id = $2 AND disabled_at IS NULL`, in.UserID, "user_id"
+	if in.CustomerID != 0 {
+		q, id, field = `SELECT COUNT(*) FROM customers WHERE workspace_id = $1 AND id = $2`, in.CustomerID, "customer_id"
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, ws, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.Field(field, "no such active %s in this workspace", strings.TrimSuffix(field, "_id"))
+	}
+	return nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// ListTokens returns the tokens the scope's user owns (all tokens of the
+// workspace for user managers), newest first.
+func (s *Service) ListTokens(ctx context.Context, scope access.Scope) ([]Token, error) {
+	q := `SELECT id, workspace_id, user_id, customer_id, name, prefix, created_at, last_used_at, expires_at, revoked_at FROM api_tokens WHERE workspace_id = $1`
+	args := []any{scope.WorkspaceID}
+	switch {
+	case scope.Can(access.UserManage):
+	case scope.Kind == access.ActorUser:
+		q += ` AND user_id = $2`
+		args = append(args, scope.ActorID)
+	default:
+		return nil, errs.ErrForbidden
+	}
+	rows, err := s.db.Read().QueryContext(ctx, q+` ORDER BY id DESC LIMIT 500`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		var user, customer, lastUsed, expires, revoked sql.NullInt64
+		var created int64
+		if err := rows.Scan(&t.ID, &t.WorkspaceID, &user, &customer, &t.Name, &t.Prefix, &created, &lastUsed, &expires, &revoked); err != nil {
+			return nil, err
+		}
+		t.UserID, t.CustomerID = user.Int64, customer.Int64
+		t.CreatedAt, t.LastUsedAt, t.ExpiresAt = db.Time(created), db.Time(lastUsed.Int64), db.Time(expires.Int64)
+		t.Revoked = revoked.Valid
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken ends a token at once (on this instance immediately, on others
+// within the identity cache's lifetime).
+func (s *Service) RevokeToken(ctx context.Context, scope access.Scope, id int64) error {
+	q := `UPDATE api_tokens SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL`
+	args := []any{db.Now(), scope.WorkspaceID, id}
+	if !scope.Can(access.UserManage) {
+		if scope.Kind != access.ActorUser {
+			return errs.ErrForbidden
+		}
+		q += ` AND user_id = $4`
+		args = append(args, scope.ActorID)
+	}
+	var n int64
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.tokens.purge()
+	if n == 0 {
+		return errs.ErrNotFound
+	}
+	return nil
+}
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Scope   access.Scope
+	TokenID int64
+}
+
+// Authenticate turns a bearer token into a Principal with one indexed
+// lookup of the token's keyed hash (plus one for department membership),
+// cached briefly in memory.
+func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 128 {
+		return Principal{}, errs.ErrUnauthenticated
+	}
+	hash := s.keys.TokenHash(secret)
+	key := string(hash)
+	if p, ok := s.tokens.get(key); ok {
+		return p, nil
+	}
+	p, err := s.lookupToken(ctx, hash)
+	if err != nil {
+		return Principal{}, err
+	}
+	s.tokens.put(key, p)
+	s.touch(p.TokenID)
+	return p, nil
+}
+
+func (s *Service) lookupToken(ctx context.Context, hash []byte) (Principal, error) {
+	var (
+		id, ws              int64
+		userID, customerID  sql.NullInt64
+		expires, revoked    sql.NullInt64
+		role                sql.NullString
+		userDisabled, orgID sql.NullInt64
+		orgAccess           sql.NullInt64
+	)
+	err := s.db.Read().QueryRowContext(ctx, `
+		SELECT t.id, t.workspace_id, t.user_id, t.customer_id, t.expires_at, t.revoked_at,
+		       u.role, u.disabled_at, c.organization_id, c.org_access
+		FROM api_tokens t
+		LEFT JOIN users u ON u.id = t.user_id
+		LEFT JOIN customers c ON c.id = t.customer_id
+		WHERE t.token_hash = $1`, hash).Scan(&id, &ws, &userID, &customerID, &expires, &revoked, &role, &userDisabled, &orgID, &orgAccess)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Principal{}, errs.ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if revoked.Valid || (expires.Valid && expires.Int64 <= db.Now()) || userDisabled.Valid {
+		return Principal{}, errs.ErrUnauthenticated
+	}
+	if customerID.Valid {
+		return Principal{Scope: access.ForCustomer(ws, customerID.Int64, orgID.Int64, orgAccess.Int64 == 1), TokenID: id}, nil
+	}
+	depts, err := s.departmentsOf(ctx, s.db.Read(), userID.Int64)
+	if err != nil {
+		return Principal{}, err
+	}
+	return Principal{Scope: access.ForUser(ws, userID.Int64, access.Role(role.String), depts), TokenID: id}, nil
+}
+
+// touch records a token's use at most once a minute per instance, off the
+// request path.
+func (s *Service) touch(tokenID int64) {
+	if !s.tokens.shouldTouch(tokenID) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.db.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, db.Now(), tokenID)
+			return err
+		})
+	}()
+}
+
+// tokenCacheTTL bounds how long a revoked token or changed role can still
+// work on another instance.
+const tokenCacheTTL = 2 * time.Second
+
+type tokenCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedPrincipal
+	touched map[int64]time.Time
+}
+
+type cachedPrincipal struct {
+	p       Principal
+	expires time.Time
+}
+
+func newTokenCache() *tokenCache {
+	return &tokenCache{entries: map[string]cachedPrincipal{}, touched: map[int64]time.Time{}}
+}
+
+func (c *tokenCache) get(key string) (Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || time.Now().After(e.expires) {
+		return Principal{}, false
+	}
+	return e.p, true
+}
+
+func (c *tokenCache) put(key string, p Principal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) > 10000 {
+		c.entries = map[string]cachedPrincipal{}
+	}
+	c.entries[key] = cachedPrincipal{p: p, expires: time.Now().Add(tokenCacheTTL)}
+}
+
+func (c *tokenCache) purge() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = map[string]cachedPrincipal{}
+}
+
+func (c *tokenCache) shouldTouch(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.touched[id]) < time.Minute {
+		return false
+	}
+	if len(c.touched) > 10000 {
+		c.touched = map[int64]time.Time{}
+	}
+	c.touched[id] = time.Now()
+	return true
+}
+
+// ForgetCachedIdentities drops every cached token identity on this
+// instance; call it after a change to roles or department membership.
+func (s *Service) ForgetCachedIdentities() { s.tokens.purge() }

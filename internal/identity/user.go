@@ -1,0 +1,351 @@
+// Package identity manages staff users and API tokens, and turns a
+// presented credential into an access.Scope.
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/keyring"
+	"github.com/hesar/hesar/internal/textnorm"
+)
+
+// Service manages users and tokens.
+type Service struct {
+	db     *db.DB
+	keys   *keyring.Keyring
+	tokens *tokenCache
+}
+
+// Opts are the Service's dependencies.
+type Opts struct {
+	DB   *db.DB
+	Keys *keyring.Keyring
+}
+
+// New builds the service.
+func New(o Opts) *Service {
+	return &Service{db: o.DB, keys: o.Keys, tokens: newTokenCache()}
+}
+
+// User is a staff member.
+type User struct {
+	ID          int64
+	WorkspaceID int64
+	Email       string
+	Name        string
+	Role        access.Role
+	Departments []int64
+	Disabled    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Email       string
+	Name        string
+	Role        string
+	Password    string // optional: users without one sign in otherwise (later)
+	Departments []int64
+}
+
+// ValidEmail checks an email address the way every form does.
+func ValidEmail(v *errs.Validator, field, email string) {
+	v.Text(field, email, true, 254)
+	if a, err := mail.ParseAddress(email); err == nil && a.Address == strings.TrimSpace(email) && strings.Contains(email, "@") {
+		return
+	}
+	v.Add(field, "must be an email address like name@example.com")
+}
+
+// CreateUser adds a staff member to the scope's workspace.
+func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser) (User, error) {
+	if !scope.Can(access.UserManage) {
+		return User{}, errs.ErrForbidden
+	}
+	var v errs.Validator
+	ValidEmail(&v, "email", in.Email)
+	v.Text("name", in.Name, true, 200)
+	role, err := access.ParseRole(in.Role)
+	if err != nil {
+		v.Add("role", "%s", err.Error())
+	}
+	if in.Password != "" {
+		if err := checkPasswordRules(in.Password); err != nil {
+			v.Add("password", "%s", err.Error())
+		}
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	ws := scope.WorkspaceID
+	id, err := s.db.IDs().Next(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	email := textnorm.Email(in.Email)
+	emailEnc, err := s.keys.Seal(ctx, keyring.Field{Workspace: ws, Table: "users", Column: "email", Row: id}, email)
+	if err != nil {
+		return User{}, err
+	}
+	nameEnc, err := s.keys.Seal(ctx, keyring.Field{Workspace: ws, Table: "users", Column: "name", Row: id}, in.Name)
+	if err != nil {
+		return User{}, err
+	}
+	emailIdx, err := s.keys.BlindIndex(ctx, ws, "user.email", email)
+	if err != nil {
+		return User{}, err
+	}
+	hash := ""
+	if in.Password != "" {
+		if hash, err = HashPassword(in.Password); err != nil {
+			return User{}, err
+		}
+	}
+	now := db.Now()
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email_enc, email_idx, name_enc, role, password_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, ws, emailEnc, emailIdx, nameEnc, string(role), hash, now)
+		if db.IsUniqueViolation(err) {
+			return &errs.Conflict{Field: "email", Message: "a user with this email already exists"}
+		}
+		if err != nil {
+			return err
+		}
+		for _, d := range in.Departments {
+			if err := addMember(ctx, tx, ws, d, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return s.GetUser(ctx, scope, id)
+}
+
+// addMember puts a user in a department of the same workspace.
+func addMember(ctx context.Context, tx *db.Tx, ws, departmentID, userID int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM departments WHERE id = $1 AND workspace_id = $2`, departmentID, ws).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errs.Field("departments", "department %d does not exist", departmentID)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO department_members (workspace_id, department_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, ws, departmentID, userID)
+	return err
+}
+
+const userColumns = `id, workspace_id, email_enc, name_enc, role, disabled_at, created_at, updated_at`
+
+// GetUser returns one user of the scope's workspace.
+func (s *Service) GetUser(ctx context.Context, scope access.Scope, id int64) (User, error) {
+	if !scope.Can(access.UserRead) && !(scope.Kind == access.ActorUser && scope.ActorID == id) {
+		return User{}, errs.ErrNotFound
+	}
+	row := s.db.Read().QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND id = $2`, scope.WorkspaceID, id)
+	u, err := s.scanUser(ctx, row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, errs.ErrNotFound
+	}
+	if err != nil {
+		return User{}, err
+	}
+	u.Departments, err = s.departmentsOf(ctx, s.db.Read(), id)
+	return u, err
+}
+
+// ByEmail finds a user of a workspace by email (CLI and sign-in).
+func (s *Service) ByEmail(ctx context.Context, workspaceID int64, email string) (User, error) {
+	idx, err := s.keys.BlindIndex(ctx, workspaceID, "user.email", textnorm.Email(email))
+	if err != nil {
+		return User{}, err
+	}
+	row := s.db.Read().QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND email_idx = $2`, workspaceID, idx)
+	u, err := s.scanUser(ctx, row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, errs.ErrNotFound
+	}
+	if err != nil {
+		return User{}, err
+	}
+	u.Departments, err = s.departmentsOf(ctx, s.db.Read(), u.ID)
+	return u, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Service) scanUser(ctx context.Context, row scanner) (User, error) {
+	var u User
+	var emailEnc, nameEnc []byte
+	var role string
+	var disabled sql.NullInt64
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.WorkspaceID, &emailEnc, &nameEnc, &role, &disabled, &created, &updated); err != nil {
+		return User{}, err
+	}
+	var err error
+	if u.Email, err = s.keys.Open(ctx, keyring.Field{Workspace: u.WorkspaceID, Table: "users", Column: "email", Row: u.ID}, emailEnc); err != nil {
+		return User{}, err
+	}
+	if u.Name, err = s.keys.Open(ctx, keyring.Field{Workspace: u.WorkspaceID, Table: "users", Column: "name", Row: u.ID}, nameEnc); err != nil {
+		return User{}, err
+	}
+	u.Role = access.Role(role)
+	u.Disabled = disabled.Valid
+	u.CreatedAt, u.UpdatedAt = db.Time(created), db.Time(updated)
+	return u, nil
+}
+
+func (s *Service) departmentsOf(ctx context.Context, q db.Querier, userID int64) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT department_id FROM department_members WHERE user_id = $1 ORDER BY department_id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var d int64
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ListUsers returns a page of the workspace's users in id order, after the
+// id in cursor (0 for the first page).
+func (s *Service) ListUsers(ctx context.Context, scope access.Scope, after int64, limit int) ([]User, error) {
+	if !scope.Can(access.UserRead) {
+		return nil, errs.ErrForbidden
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		scope.WorkspaceID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := s.scanUser(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i := range out {
+		if out[i].Departments, err = s.departmentsOf(ctx, s.db.Read(), out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// UserPatch changes some of a user's fields; nil means unchanged.
+type UserPatch struct {
+	Name        *string
+	Role        *string
+	Disabled    *bool
+	Departments *[]int64
+}
+
+// UpdateUser changes a user. Admins cannot demote or disable themselves, so
+// a workspace never loses its last way in by accident.
+func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, p UserPatch) (User, error) {
+	if !scope.Can(access.UserManage) {
+		return User{}, errs.ErrForbidden
+	}
+	if _, err := s.GetUser(ctx, scope, id); err != nil {
+		return User{}, err
+	}
+	var v errs.Validator
+	if p.Name != nil {
+		v.Text("name", *p.Name, true, 200)
+	}
+	if p.Role != nil {
+		if _, err := access.ParseRole(*p.Role); err != nil {
+			v.Add("role", "%s", err.Error())
+		} else if scope.ActorID == id && access.Role(*p.Role) != scope.Role {
+			v.Add("role", "you cannot change your own role")
+		}
+	}
+	if p.Disabled != nil && *p.Disabled && scope.ActorID == id {
+		v.Add("disabled", "you cannot disable yourself")
+	}
+	if err := v.Err(); err != nil {
+		return User{}, err
+	}
+	var nameEnc []byte
+	if p.Name != nil {
+		var err error
+		if nameEnc, err = s.keys.Seal(ctx, keyring.Field{Workspace: scope.WorkspaceID, Table: "users", Column: "name", Row: id}, *p.Name); err != nil {
+			return User{}, err
+		}
+	}
+	now := db.Now()
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		ws := scope.WorkspaceID
+		if nameEnc != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET name_enc = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4`, nameEnc, now, ws, id); err != nil {
+				return err
+			}
+		}
+		if p.Role != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4`, *p.Role, now, ws, id); err != nil {
+				return err
+			}
+		}
+		if p.Disabled != nil {
+			var at any
+			if *p.Disabled {
+				at = now
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4`, at, now, ws, id); err != nil {
+				return err
+			}
+		}
+		if p.Departments != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM department_members WHERE workspace_id = $1 AND user_id = $2`, ws, id); err != nil {
+				return err
+			}
+			for _, d := range slices.Compact(slices.Sorted(slices.Values(*p.Departments))) {
+				if err := addMember(ctx, tx, ws, d, id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return User{}, err
+	}
+	s.tokens.purge() // role, membership or status changed: drop cached identities
+	return s.GetUser(ctx, scope, id)
+}
+
+// CountAdmins returns how many active admins a workspace has (CLI hints).
+func (s *Service) CountAdmins(ctx context.Context, workspaceID int64) (int, error) {
+	var n int
+	err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = 'admin' AND disabled_at IS NULL`, workspaceID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count admins: %w", err)
+	}
+	return n, nil
+}

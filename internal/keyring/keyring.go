@@ -1,0 +1,208 @@
+package keyring
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hesar/hesar/internal/db"
+)
+
+// Purposes of per-workspace keys.
+const (
+	purposeData  = "data"  // versioned, rotated; encrypts fields
+	purposeIndex = "index" // stable; blind indexes and search tokens
+)
+
+// ErrWrongMasterKey means the master key does not belong to this database.
+var ErrWrongMasterKey = errors.New("the master key does not match this database: start Hesar with the key file it was created with (HESAR_MASTER_KEY_FILE); without it the encrypted data cannot be read")
+
+// Keyring holds the master key and the unwrapped workspace keys in memory.
+type Keyring struct {
+	db       *db.DB
+	master   cipher.AEAD
+	tokenKey []byte
+
+	mu sync.RWMutex
+	ws map[int64]*workspaceKeys
+}
+
+type workspaceKeys struct {
+	active uint32
+	field  map[uint32]cipher.AEAD
+	blind  []byte
+	search []byte
+}
+
+// Open checks the master key against the database (recording its check
+// value on first use) and returns a keyring ready to use.
+func Open(ctx context.Context, d *db.DB, master []byte) (*Keyring, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("master key must be %d bytes", MasterKeySize)
+	}
+	aead, err := newAEAD(derive(master, "hesar master wrap v1"))
+	if err != nil {
+		return nil, err
+	}
+	k := &Keyring{
+		db:       d,
+		master:   aead,
+		tokenKey: derive(master, "hesar api token v1"),
+		ws:       map[int64]*workspaceKeys{},
+	}
+	check := hmacSum(derive(master, "hesar master check v1"), []byte("hesar"))
+	var stored []byte
+	err = d.Read().QueryRowContext(ctx, `SELECT value FROM instance_settings WHERE name = 'master_key_check'`).Scan(&stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO instance_settings (name, value, created_at) VALUES ('master_key_check', $1, $2) ON CONFLICT (name) DO NOTHING`, check, db.Now())
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record master key check: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("read master key check: %w", err)
+	case subtle.ConstantTimeCompare(stored, check) != 1:
+		return nil, ErrWrongMasterKey
+	}
+	return k, nil
+}
+
+// derive returns a 32-byte purpose key from secret via HKDF-SHA256.
+func derive(secret []byte, info string) []byte {
+	key, err := hkdf.Key(sha256.New, secret, nil, info, 32)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot produce; 32 is always fine
+	}
+	return key
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func hmacSum(key, msg []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
+}
+
+// CreateWorkspaceKeys generates and stores the first data key and the index
+// key of a new workspace, inside the transaction that creates it.
+func (k *Keyring) CreateWorkspaceKeys(ctx context.Context, tx *db.Tx, workspaceID int64) error {
+	for _, purpose := range []string{purposeData, purposeIndex} {
+		if err := k.insertKey(ctx, tx, workspaceID, purpose, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (k *Keyring) insertKey(ctx context.Context, tx *db.Tx, workspaceID int64, purpose string, version uint32) error {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	wrapped := k.wrap(workspaceID, purpose, version, raw)
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO workspace_keys (workspace_id, purpose, version, wrapped, state, created_at) VALUES ($1, $2, $3, $4, 'active', $5)`,
+		workspaceID, purpose, int64(version), wrapped, db.Now())
+	return err
+}
+
+func wrapAAD(workspaceID int64, purpose string, version uint32) []byte {
+	return fmt.Appendf(nil, "hesar/workspace-key/%d/%s/%d", workspaceID, purpose, version)
+}
+
+func (k *Keyring) wrap(workspaceID int64, purpose string, version uint32, raw []byte) []byte {
+	nonce := make([]byte, k.master.NonceSize())
+	_, _ = rand.Read(nonce)
+	return k.master.Seal(nonce, nonce, raw, wrapAAD(workspaceID, purpose, version))
+}
+
+func (k *Keyring) unwrap(workspaceID int64, purpose string, version uint32, wrapped []byte) ([]byte, error) {
+	n := k.master.NonceSize()
+	if len(wrapped) < n {
+		return nil, errors.New("wrapped key too short")
+	}
+	raw, err := k.master.Open(nil, wrapped[:n], wrapped[n:], wrapAAD(workspaceID, purpose, version))
+	if err != nil {
+		return nil, fmt.Errorf("unwrap %s key v%d of workspace %d: %w", purpose, version, workspaceID, ErrWrongMasterKey)
+	}
+	return raw, nil
+}
+
+// keys returns the workspace's unwrapped keys, loading them on first use.
+func (k *Keyring) keys(ctx context.Context, workspaceID int64) (*workspaceKeys, error) {
+	k.mu.RLock()
+	wk := k.ws[workspaceID]
+	k.mu.RUnlock()
+	if wk != nil {
+		return wk, nil
+	}
+	return k.reload(ctx, workspaceID)
+}
+
+// reload reads the workspace's keys from the database, replacing the cache;
+// used on first use and when a value names a key version not yet seen
+// (another instance rotated).
+func (k *Keyring) reload(ctx context.Context, workspaceID int64) (*workspaceKeys, error) {
+	rows, err := k.db.Read().QueryContext(ctx,
+		`SELECT purpose, version, wrapped, state FROM workspace_keys WHERE workspace_id = $1 ORDER BY version`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("load workspace keys: %w", err)
+	}
+	defer rows.Close()
+	wk := &workspaceKeys{field: map[uint32]cipher.AEAD{}}
+	for rows.Next() {
+		var purpose, state string
+		var version int64
+		var wrapped []byte
+		if err := rows.Scan(&purpose, &version, &wrapped, &state); err != nil {
+			return nil, err
+		}
+		raw, err := k.unwrap(workspaceID, purpose, uint32(version), wrapped)
+		if err != nil {
+			return nil, err
+		}
+		switch purpose {
+		case purposeData:
+			aead, err := newAEAD(derive(raw, "hesar field v1"))
+			if err != nil {
+				return nil, err
+			}
+			wk.field[uint32(version)] = aead
+			if state == "active" && uint32(version) > wk.active {
+				wk.active = uint32(version)
+			}
+		case purposeIndex:
+			wk.blind = derive(raw, "hesar blind index v1")
+			wk.search = derive(raw, "hesar search token v1")
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if wk.active == 0 || wk.blind == nil {
+		return nil, fmt.Errorf("workspace %d has no keys", workspaceID)
+	}
+	k.mu.Lock()
+	k.ws[workspaceID] = wk
+	k.mu.Unlock()
+	return wk, nil
+}

@@ -1,0 +1,157 @@
+// Package testutil builds real databases and workspaces for tests: a fresh
+// SQLite file and a fresh PostgreSQL database per test package, never mocks.
+package testutil
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	neturl "net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the admin connection that creates test databases
+
+	"github.com/hesar/hesar/internal/db"
+)
+
+// Kinds are the databases every store and API test runs against.
+var Kinds = []string{"sqlite", "postgres"}
+
+// PostgresAdminURL is where test databases are created; override with
+// HESAR_TEST_POSTGRES_URL.
+func PostgresAdminURL() string {
+	if u := os.Getenv("HESAR_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+var (
+	mu      sync.Mutex
+	shared  = map[string]*db.DB{}
+	created []string // PostgreSQL databases to drop when the package ends
+	tmpDirs []string
+)
+
+// Run wraps testing.M.Run so the package's databases are removed after.
+// Use it from TestMain: os.Exit(testutil.Run(m)).
+func Run(m *testing.M) int {
+	code := m.Run()
+	cleanup()
+	return code
+}
+
+func cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, d := range shared {
+		d.Close()
+	}
+	shared = map[string]*db.DB{}
+	if len(created) > 0 {
+		admin, err := sql.Open("pgx", PostgresAdminURL())
+		if err == nil {
+			for _, name := range created {
+				_, _ = admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
+			}
+			admin.Close()
+		}
+		created = nil
+	}
+	for _, d := range tmpDirs {
+		os.RemoveAll(d)
+	}
+	tmpDirs = nil
+}
+
+// DB returns this package's migrated database of the given kind, creating
+// it on first use. Tests share it and keep apart by making their own
+// workspaces, as real tenants do.
+func DB(t testing.TB, kind string) *db.DB {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if d, ok := shared[kind]; ok {
+		return d
+	}
+	d, err := open(kind)
+	if err != nil {
+		if kind == "postgres" && os.Getenv("CI") != "true" {
+			t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
+		}
+		t.Fatalf("open %s test database: %v", kind, err)
+	}
+	shared[kind] = d
+	return d
+}
+
+// FreshDB returns a new, migrated, empty database of the given kind that
+// only this test uses, closed and removed when it ends.
+func FreshDB(t testing.TB, kind string) *db.DB {
+	t.Helper()
+	d, err := open(kind)
+	if err != nil {
+		if kind == "postgres" && os.Getenv("CI") != "true" {
+			t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
+		}
+		t.Fatalf("open %s test database: %v", kind, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// URLFor creates an empty database of the kind and returns what to give
+// Hesar to open it: a postgres URL, or a SQLite file path.
+func URLFor(kind string) (url, path string, err error) {
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	name := "hesar_test_" + hex.EncodeToString(suffix)
+	if kind == "sqlite" {
+		dir, err := os.MkdirTemp("", "hesar-test-")
+		if err != nil {
+			return "", "", err
+		}
+		mu.Lock()
+		tmpDirs = append(tmpDirs, dir)
+		mu.Unlock()
+		return "", filepath.Join(dir, "hesar.db"), nil
+	}
+	admin, err := sql.Open("pgx", PostgresAdminURL())
+	if err != nil {
+		return "", "", err
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+		return "", "", err
+	}
+	mu.Lock()
+	created = append(created, name)
+	mu.Unlock()
+	u, err := neturl.Parse(PostgresAdminURL())
+	if err != nil {
+		return "", "", err
+	}
+	u.Path = "/" + name
+	return u.String(), "", nil
+}
+
+func open(kind string) (*db.DB, error) {
+	url, path, err := URLFor(kind)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{URL: url, Path: path})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx, nil); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}

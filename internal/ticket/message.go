@@ -1,0 +1,185 @@
+package ticket
+
+import (
+	"context"
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
+)
+
+// NewMessage is a reply or an internal note. Status, when set, changes the
+// ticket's status in the same write (reply and mark pending, say).
+type NewMessage struct {
+	Kind   MessageKind
+	Body   string
+	Status *Status
+}
+
+// AddMessage adds a reply or note to a ticket the scope can see. Replies by
+// staff set the first-response time and open a new ticket; a customer's
+// reply reopens a ticket waiting on them.
+func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int64, in NewMessage) (Message, error) {
+	var v errs.Validator
+	v.Text("body", in.Body, true, MaxBody)
+	if in.Kind != KindReply && in.Kind != KindNote {
+		v.Add("kind", "must be reply or note")
+	}
+	if in.Status != nil && !ValidStatus(*in.Status) {
+		v.Add("status", "must be one of new, open, pending, on-hold, solved, closed")
+	}
+	if err := v.Err(); err != nil {
+		return Message{}, err
+	}
+	cur, err := s.Get(ctx, scope, number)
+	if err != nil {
+		return Message{}, err
+	}
+	switch {
+	case scope.IsCustomer() && (in.Kind != KindReply || in.Status != nil):
+		return Message{}, errs.ErrForbidden
+	case in.Kind == KindReply && !scope.Can(access.TicketReply) && !scope.IsCustomer():
+		return Message{}, errs.ErrForbidden
+	case in.Kind == KindNote && !scope.Can(access.TicketNote):
+		return Message{}, errs.ErrForbidden
+	case in.Status != nil && !scope.Can(access.TicketUpdate):
+		return Message{}, errs.ErrForbidden
+	}
+	ws := scope.WorkspaceID
+	ids, err := s.nextIDs(ctx, 3)
+	if err != nil {
+		return Message{}, err
+	}
+	msgID := ids[0]
+	bodyEnc, err := s.keys.Seal(ctx, bodyField(ws, msgID), in.Body)
+	if err != nil {
+		return Message{}, err
+	}
+	tokens, err := s.tokens(ctx, ws, in.Body, in.Kind == KindNote)
+	if err != nil {
+		return Message{}, err
+	}
+	author, authorID := actorOf(scope)
+	now := db.Now()
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		t, err := s.lockTicket(ctx, tx, scope, number)
+		if err != nil {
+			return err
+		}
+		if t.Status == StatusClosed {
+			return errs.Field("ticket", "ticket #%d is closed; open a new ticket instead", cur.Number)
+		}
+		next := nextStatus(scope, t, in)
+		if next != t.Status && !CanMove(t.Status, next) {
+			return errs.Field("status", "a %s ticket cannot become %s", t.Status, next)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, msgID, ws, t.ID, string(in.Kind), author, authorID, bodyEnc, now); err != nil {
+			return err
+		}
+		if err := insertPostings(ctx, tx, ws, t.ID, tokens); err != nil {
+			return err
+		}
+		set := &setList{}
+		set.add("updated_at", now)
+		if in.Kind == KindReply && !scope.IsCustomer() && t.FirstResponseAt.IsZero() {
+			set.add("first_response_at", now)
+		}
+		if next != t.Status {
+			set.add("status", string(next))
+			switch next {
+			case StatusSolved:
+				set.add("solved_at", now)
+			case StatusClosed:
+				set.add("closed_at", now)
+			}
+			if err := insertEvent(ctx, tx, scope, ids[2], ws, t.ID, "status", string(t.Status), string(next), now); err != nil {
+				return err
+			}
+		}
+		if err := set.exec(ctx, tx, ws, t.ID); err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, scope, ids[1], ws, t.ID, string(in.Kind), "", idString(msgID), now)
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{ID: msgID, TicketID: cur.ID, Kind: in.Kind, AuthorType: author, AuthorID: authorID, Body: in.Body, CreatedAt: db.Time(now)}, nil
+}
+
+// nextStatus is the status a message leaves the ticket in.
+func nextStatus(scope access.Scope, t Ticket, in NewMessage) Status {
+	switch {
+	case in.Status != nil:
+		return *in.Status
+	case in.Kind == KindNote:
+		return t.Status
+	case scope.IsCustomer() && (t.Status == StatusPending || t.Status == StatusSolved || t.Status == StatusOnHold):
+		return StatusOpen
+	case !scope.IsCustomer() && t.Status == StatusNew:
+		return StatusOpen
+	}
+	return t.Status
+}
+
+// Messages returns a ticket's conversation in order, after message id
+// after. Customers never see internal notes.
+func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64, after int64, limit int) ([]Message, error) {
+	t, err := s.Get(ctx, scope, number)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
+	if scope.IsCustomer() {
+		q += ` AND kind = 'reply'`
+	}
+	rows, err := s.db.Read().QueryContext(ctx, q+` ORDER BY id LIMIT $4`, scope.WorkspaceID, t.ID, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Message{}
+	for rows.Next() {
+		var m Message
+		var kind string
+		var enc []byte
+		var created int64
+		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &m.AuthorType, &m.AuthorID, &enc, &created); err != nil {
+			return nil, err
+		}
+		if m.Body, err = s.keys.Open(ctx, bodyField(scope.WorkspaceID, m.ID), enc); err != nil {
+			return nil, err
+		}
+		m.Kind, m.CreatedAt = MessageKind(kind), db.Time(created)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Events returns a ticket's history, oldest first. Staff only.
+func (s *Service) Events(ctx context.Context, scope access.Scope, number int64) ([]Event, error) {
+	if scope.IsCustomer() {
+		return nil, errs.ErrForbidden
+	}
+	t, err := s.Get(ctx, scope, number)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, ticket_id, actor_type, actor_id, kind, old_value, new_value, created_at
+		FROM ticket_events WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id LIMIT 1000`, scope.WorkspaceID, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var created int64
+		if err := rows.Scan(&e.ID, &e.TicketID, &e.ActorType, &e.ActorID, &e.Kind, &e.OldValue, &e.NewValue, &created); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = db.Time(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

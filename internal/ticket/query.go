@@ -1,0 +1,375 @@
+package ticket
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
+)
+
+const ticketColumns = `t.id, t.workspace_id, t.number, t.subject_enc, t.status, t.priority, t.channel, t.department_id,
+	t.assignee_id, t.customer_id, t.organization_id, t.tags, t.created_at, t.updated_at, t.first_response_at, t.solved_at, t.closed_at`
+
+// canRead reports whether the scope may read tickets at all.
+func canRead(scope access.Scope) bool {
+	return scope.Can(access.TicketRead) || scope.Can(access.PortalTickets)
+}
+
+// args collects positional SQL arguments and hands out their placeholders.
+type args struct{ list []any }
+
+func (a *args) add(v any) string {
+	a.list = append(a.list, v)
+	return "$" + strconv.Itoa(len(a.list))
+}
+
+// scopeSQL is the part of every ticket query's WHERE that the caller's scope
+// decides. It is the single place ticket visibility is defined.
+func scopeSQL(scope access.Scope, a *args) string {
+	w := "t.workspace_id = " + a.add(scope.WorkspaceID)
+	switch {
+	case scope.IsCustomer() && scope.OrgAccess:
+		return w + " AND (t.customer_id = " + a.add(scope.ActorID) + " OR t.organization_id = " + a.add(scope.OrganizationID) + ")"
+	case scope.IsCustomer():
+		return w + " AND t.customer_id = " + a.add(scope.ActorID)
+	case !scope.Can(access.TicketRead):
+		return w + " AND 1 = 0"
+	case scope.AllDepartments():
+		return w
+	case len(scope.Departments) == 0:
+		return w + " AND 1 = 0"
+	default:
+		return w + " AND t.department_id IN (" + inList(scope.Departments, a) + ")"
+	}
+}
+
+func inList[T any](vals []T, a *args) string {
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = a.add(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// Get returns the ticket with this number if the scope may see it, and
+// errs.ErrNotFound otherwise.
+func (s *Service) Get(ctx context.Context, scope access.Scope, number int64) (Ticket, error) {
+	return s.get(ctx, s.db.Read(), scope, number)
+}
+
+func (s *Service) get(ctx context.Context, q db.Querier, scope access.Scope, number int64) (Ticket, error) {
+	if !canRead(scope) {
+		return Ticket{}, errs.ErrNotFound
+	}
+	a := &args{}
+	where := scopeSQL(scope, a) + " AND t.number = " + a.add(number)
+	row := q.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE `+where, a.list...)
+	t, err := s.scan(ctx, row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Ticket{}, errs.ErrNotFound
+	}
+	return t, err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Service) scan(ctx context.Context, row scanner) (Ticket, error) {
+	var t Ticket
+	var subjectEnc []byte
+	var status, priority, tags string
+	var assignee, org, firstResp, solved, closed sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&t.ID, &t.WorkspaceID, &t.Number, &subjectEnc, &status, &priority, &t.Channel, &t.DepartmentID,
+		&assignee, &t.CustomerID, &org, &tags, &created, &updated, &firstResp, &solved, &closed)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if t.Subject, err = s.keys.Open(ctx, subjectField(t.WorkspaceID, t.ID), subjectEnc); err != nil {
+		return Ticket{}, err
+	}
+	t.Status, t.Priority = Status(status), Priority(priority)
+	t.AssigneeID, t.OrganizationID = assignee.Int64, org.Int64
+	t.Tags = []string{}
+	if tags != "" {
+		t.Tags = strings.Split(tags, " ")
+	}
+	t.CreatedAt, t.UpdatedAt = db.Time(created), db.Time(updated)
+	t.FirstResponseAt, t.SolvedAt, t.ClosedAt = db.Time(firstResp.Int64), db.Time(solved.Int64), db.Time(closed.Int64)
+	return t, nil
+}
+
+// Filter narrows and orders a ticket list. Zero values mean "any".
+type Filter struct {
+	Statuses     []Status
+	Priorities   []Priority
+	DepartmentID int64
+	AssigneeID   int64
+	Unassigned   bool
+	CustomerID   int64
+	Tag          string
+	// Oldest lists least recently updated first (default: most recent).
+	Oldest bool
+	Cursor string
+	Limit  int
+
+	tokens [][]int64 // set by Search: per word, the tokens that match it
+}
+
+// Page is one page of tickets and the cursor of the next ("" at the end).
+type Page struct {
+	Tickets    []Ticket
+	NextCursor string
+}
+
+// Limits of one page.
+const (
+	DefaultPageSize = 25
+	MaxPageSize     = 100
+)
+
+type cursor struct {
+	updated, id int64
+}
+
+func (c cursor) encode() string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", c.updated, c.id))
+}
+
+func decodeCursor(s string) (cursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		var c cursor
+		if _, err = fmt.Sscanf(string(raw), "%d.%d", &c.updated, &c.id); err == nil && c.id > 0 {
+			return c, nil
+		}
+	}
+	return cursor{}, errs.Field("cursor", "is not a cursor this server gave out")
+}
+
+func (f *Filter) validate() error {
+	var v errs.Validator
+	for _, st := range f.Statuses {
+		if !ValidStatus(st) {
+			v.Add("status", "unknown status %q", st)
+		}
+	}
+	for _, p := range f.Priorities {
+		if !ValidPriority(p) {
+			v.Add("priority", "unknown priority %q", p)
+		}
+	}
+	if f.Tag != "" {
+		f.Tag = strings.ToLower(strings.TrimSpace(f.Tag))
+		v.Text("tag", f.Tag, false, MaxTag)
+	}
+	switch {
+	case f.Limit == 0:
+		f.Limit = DefaultPageSize
+	case f.Limit < 1 || f.Limit > MaxPageSize:
+		v.Add("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	if f.Unassigned && f.AssigneeID != 0 {
+		v.Add("assignee_id", "cannot be combined with unassigned")
+	}
+	return v.Err()
+}
+
+// List returns one page of the tickets the scope may see that match f.
+//
+// Queue pages must stay fast at millions of tickets, so the query never
+// counts and never sorts the whole set: when it spans several departments
+// or statuses it becomes a UNION ALL of one index range scan per
+// (department, status) pair, each stopping after a page, merged at the end.
+func (s *Service) List(ctx context.Context, scope access.Scope, f Filter) (Page, error) {
+	if !canRead(scope) {
+		return Page{}, errs.ErrForbidden
+	}
+	if err := f.validate(); err != nil {
+		return Page{}, err
+	}
+	var cur *cursor
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		cur = &c
+	}
+	query, a := s.buildList(scope, f, cur)
+	rows, err := s.db.Read().QueryContext(ctx, query, a.list...)
+	if err != nil {
+		return Page{}, fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	var page Page
+	for rows.Next() {
+		t, err := s.scan(ctx, rows)
+		if err != nil {
+			return Page{}, err
+		}
+		page.Tickets = append(page.Tickets, t)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, err
+	}
+	if len(page.Tickets) > f.Limit {
+		page.Tickets = page.Tickets[:f.Limit]
+		last := page.Tickets[f.Limit-1]
+		page.NextCursor = cursor{updated: last.UpdatedAt.UnixMicro(), id: last.ID}.encode()
+	}
+	return page, nil
+}
+
+// maxBranches caps the UNION ALL expansion; beyond it one sorted query runs.
+const maxBranches = 48
+
+func (s *Service) buildList(scope access.Scope, f Filter, cur *cursor) (string, *args) {
+	a := &args{}
+	common := []string{scopeSQL(scope, a)}
+	if len(f.Priorities) > 0 {
+		common = append(common, "t.priority IN ("+inList(f.Priorities, a)+")")
+	}
+	if f.AssigneeID != 0 {
+		common = append(common, "t.assignee_id = "+a.add(f.AssigneeID))
+	}
+	if f.Unassigned {
+		common = append(common, "t.assignee_id IS NULL")
+	}
+	if f.CustomerID != 0 {
+		common = append(common, "t.customer_id = "+a.add(f.CustomerID))
+	}
+	if f.Tag != "" {
+		common = append(common, "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.ticket_id = t.id AND tt.tag = "+a.add(f.Tag)+")")
+	}
+	if len(f.tokens) > 0 {
+		common = append(common, "t.id IN ("+postingsSQL(scope.WorkspaceID, f.tokens, a)+")")
+	}
+	order, cmp := "DESC", "<"
+	if f.Oldest {
+		order, cmp = "ASC", ">"
+	}
+	if cur != nil {
+		common = append(common, fmt.Sprintf("(t.updated_at, t.id) %s (%s, %s)", cmp, a.add(cur.updated), a.add(cur.id)))
+	}
+	limit := a.add(f.Limit + 1)
+	orderBy := fmt.Sprintf(" ORDER BY t.updated_at %s, t.id %s LIMIT %s", order, order, limit)
+
+	depts, statuses := branchKeys(scope, f)
+	if len(depts)*len(statuses) <= 1 || len(depts)*len(statuses) > maxBranches {
+		where := common
+		if f.DepartmentID != 0 {
+			where = append(where, "t.department_id = "+a.add(f.DepartmentID))
+		}
+		if len(f.Statuses) > 0 {
+			where = append(where, "t.status IN ("+inList(f.Statuses, a)+")")
+		}
+		return `SELECT ` + ticketColumns + ` FROM tickets t WHERE ` + strings.Join(where, " AND ") + orderBy, a
+	}
+	base := strings.Join(common, " AND ")
+	var branches []string
+	for _, d := range depts {
+		for _, st := range statuses {
+			var cond []string
+			if d != 0 {
+				cond = append(cond, "t.department_id = "+a.add(d))
+			}
+			cond = append(cond, "t.status = "+a.add(string(st)))
+			branches = append(branches, fmt.Sprintf(`SELECT * FROM (SELECT %s FROM tickets t WHERE %s AND %s%s) b%d`,
+				ticketColumns, base, strings.Join(cond, " AND "), orderBy, len(branches)))
+		}
+	}
+	outer := fmt.Sprintf(" ORDER BY updated_at %s, id %s LIMIT %s", order, order, limit)
+	return strings.Join(branches, " UNION ALL ") + outer, a
+}
+
+// branchKeys picks the (department, status) pairs a list is split into; a
+// department of 0 means "any" (the caller sees all departments).
+func branchKeys(scope access.Scope, f Filter) ([]int64, []Status) {
+	if f.AssigneeID != 0 || f.CustomerID != 0 || scope.IsCustomer() || len(f.tokens) > 0 {
+		// A narrower index (or the postings) drives these: no split.
+		return nil, nil
+	}
+	statuses := f.Statuses
+	if len(statuses) == 0 {
+		statuses = Statuses
+	}
+	switch {
+	case f.DepartmentID != 0:
+		return []int64{f.DepartmentID}, statuses
+	case scope.AllDepartments():
+		return []int64{0}, statuses
+	default:
+		return scope.Departments, statuses
+	}
+}
+
+// postingsSQL selects the tickets holding, for every word, one of its tokens.
+func postingsSQL(ws int64, tokens [][]int64, a *args) string {
+	parts := make([]string, len(tokens))
+	wsArg := a.add(ws)
+	for i, alts := range tokens {
+		parts[i] = "SELECT ticket_id FROM search_postings WHERE workspace_id = " + wsArg + " AND token IN (" + inList(alts, a) + ")"
+	}
+	return strings.Join(parts, " INTERSECT ")
+}
+
+// Counts returns how many tickets in scope match f, per status. It reads
+// an index, not the rows, but it does count: use it for queue badges, not
+// for every page.
+func (s *Service) Counts(ctx context.Context, scope access.Scope, f Filter) (map[Status]int, error) {
+	if !canRead(scope) {
+		return nil, errs.ErrForbidden
+	}
+	f.Cursor, f.Limit = "", 1
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	a := &args{}
+	where := []string{scopeSQL(scope, a)}
+	if f.DepartmentID != 0 {
+		where = append(where, "t.department_id = "+a.add(f.DepartmentID))
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "t.status IN ("+inList(f.Statuses, a)+")")
+	}
+	if len(f.Priorities) > 0 {
+		where = append(where, "t.priority IN ("+inList(f.Priorities, a)+")")
+	}
+	if f.AssigneeID != 0 {
+		where = append(where, "t.assignee_id = "+a.add(f.AssigneeID))
+	}
+	if f.Unassigned {
+		where = append(where, "t.assignee_id IS NULL")
+	}
+	if f.CustomerID != 0 {
+		where = append(where, "t.customer_id = "+a.add(f.CustomerID))
+	}
+	if f.Tag != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.ticket_id = t.id AND tt.tag = "+a.add(f.Tag)+")")
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT t.status, COUNT(*) FROM tickets t WHERE `+strings.Join(where, " AND ")+` GROUP BY t.status`, a.list...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[Status]int, len(Statuses))
+	for _, st := range Statuses {
+		out[st] = 0
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[Status(st)] = n
+	}
+	return out, rows.Err()
+}
