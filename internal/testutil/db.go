@@ -31,9 +31,11 @@ func PostgresAdminURL() string {
 }
 
 var (
-	mu      sync.Mutex
-	shared  = map[string]*db.DB{}
-	created []string // PostgreSQL databases to drop when the package ends
+	mu     sync.Mutex // guards shared
+	shared = map[string]*db.DB{}
+
+	regMu   sync.Mutex // guards created and tmpDirs
+	created []string   // PostgreSQL databases to drop when the package ends
 	tmpDirs []string
 )
 
@@ -52,6 +54,8 @@ func cleanup() {
 		d.Close()
 	}
 	shared = map[string]*db.DB{}
+	regMu.Lock()
+	defer regMu.Unlock()
 	if len(created) > 0 {
 		admin, err := sql.Open("pgx", PostgresAdminURL())
 		if err == nil {
@@ -115,9 +119,9 @@ func URLFor(kind string) (url, path string, err error) {
 		if err != nil {
 			return "", "", err
 		}
-		mu.Lock()
+		regMu.Lock()
 		tmpDirs = append(tmpDirs, dir)
-		mu.Unlock()
+		regMu.Unlock()
 		return "", filepath.Join(dir, "hesar.db"), nil
 	}
 	admin, err := sql.Open("pgx", PostgresAdminURL())
@@ -128,9 +132,9 @@ func URLFor(kind string) (url, path string, err error) {
 	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
 		return "", "", err
 	}
-	mu.Lock()
+	regMu.Lock()
 	created = append(created, name)
-	mu.Unlock()
+	regMu.Unlock()
 	u, err := neturl.Parse(PostgresAdminURL())
 	if err != nil {
 		return "", "", err

@@ -1,0 +1,79 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/bench"
+	"github.com/hesar/hesar/internal/testutil"
+)
+
+func TestMain(m *testing.M) { os.Exit(testutil.Run(m)) }
+
+// tiny is a run small enough for a test that still goes through every
+// operation over real HTTP.
+func tiny(storage app.Config) bench.Config {
+	return bench.Config{Storage: storage, Seed: 50, Concurrency: 4, Duration: 300 * time.Millisecond,
+		Ops: bench.AllOps, Departments: 2, Customers: 10}
+}
+
+func TestEveryOperationRunsWithoutErrors(t *testing.T) {
+	for _, kind := range testutil.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			storage := app.Config{DataDir: t.TempDir()}
+			if kind == "postgres" {
+				url, _, err := testutil.URLFor("postgres")
+				if err != nil {
+					if os.Getenv("CI") != "true" {
+						t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
+					}
+					t.Fatal(err)
+				}
+				storage.DatabaseURL = url
+			}
+			rep, err := bench.Run(context.Background(), tiny(storage), testWriter{t})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Database != kind || rep.Seeded != 50 {
+				t.Errorf("report says database %q seeded %d, want %q and 50", rep.Database, rep.Seeded, kind)
+			}
+			if len(rep.Results) != len(bench.AllOps) {
+				t.Fatalf("got %d results, want one per operation (%d)", len(rep.Results), len(bench.AllOps))
+			}
+			for _, r := range rep.Results {
+				if r.Requests == 0 || r.Errors != 0 {
+					t.Errorf("%s: %d requests, %d errors; want some requests and no errors", r.Op, r.Requests, r.Errors)
+				}
+			}
+			if rep.RSSAfter == nil || *rep.RSSAfter <= 0 {
+				t.Errorf("no resident memory reported for an in-process run")
+			}
+		})
+	}
+}
+
+func TestParseOpsKeepsMeasuringOrderAndRejectsUnknown(t *testing.T) {
+	got, err := bench.ParseOps("search, create,me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"search", "me", "create"}; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("ParseOps = %v, want %v", got, want)
+	}
+	if _, err := bench.ParseOps("create,delete"); err == nil {
+		t.Error("an unknown operation was accepted")
+	}
+}
+
+// testWriter sends progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
