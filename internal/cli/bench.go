@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -58,6 +59,7 @@ summary line per operation go to standard error. Example:
 	departments := fs.Int("departments", 4, "departments the seeded tickets spread over (in-process only)")
 	customers := fs.Int("customers", 1000, "known customers tickets come from")
 	out := fs.String("out", "", "also write the JSON report to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phase (in-process server and load) to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +74,17 @@ summary line per operation go to standard error. Example:
 		Departments: *departments, Customers: *customers}
 	if cfg.Storage.DatabaseURL == "" && !flagGiven(fs, "data") {
 		cfg.Storage.DataDir = "" // a fresh temporary directory, never ./data
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := benchmark.Run(ctx, cfg, io.Err)
 	if err != nil {

@@ -61,6 +61,8 @@ type DB struct {
 	dialect Dialect
 	read    *sql.DB
 	write   *sql.DB
+	reader  *Reader
+	writes  *stmtCache   // SQLite only: statements prepared on the writer
 	writer  *groupWriter // SQLite only
 	ids     *IDAllocator
 }
@@ -90,6 +92,12 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.reader = &Reader{db: d.read}
+	if d.dialect == SQLite {
+		d.reader.cache = newStmtCache(d.read)
+		d.writes = newStmtCache(d.write)
+		d.writer = newGroupWriter(d.write, d.writes, opts.MaxBatch)
+	}
 	d.ids = newIDAllocator(d)
 	return d, nil
 }
@@ -105,7 +113,7 @@ func schemeOf(url string) string {
 func (d *DB) Dialect() Dialect { return d.dialect }
 
 // Read returns the pool for read-only queries.
-func (d *DB) Read() *sql.DB { return d.read }
+func (d *DB) Read() *Reader { return d.reader }
 
 // IDs returns the allocator that hands out row ids. Call it before Write:
 // ids are needed to build encryption AAD before the row is written.
@@ -118,6 +126,10 @@ func (d *DB) Ping(ctx context.Context) error { return d.read.PingContext(ctx) }
 func (d *DB) Close() error {
 	if d.writer != nil {
 		d.writer.close()
+	}
+	if d.reader.cache != nil {
+		d.reader.cache.close()
+		d.writes.close()
 	}
 	err := d.read.Close()
 	if d.write != d.read {
@@ -142,7 +154,7 @@ func (d *DB) writeDirect(ctx context.Context, fn func(tx *Tx) error) (err error)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: stx, dialect: d.dialect}
+	tx := &Tx{tx: stx, dialect: d.dialect, stmts: d.writes}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -165,7 +177,21 @@ func (d *DB) writeDirect(ctx context.Context, fn func(tx *Tx) error) (err error)
 type Tx struct {
 	tx          *sql.Tx
 	dialect     Dialect
+	stmts       *stmtCache // nil on PostgreSQL
 	afterCommit []func()
+}
+
+// prepared returns the cached statement for query bound to this
+// transaction, or nil to run it directly.
+func (tx *Tx) prepared(ctx context.Context, query string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	st, err := tx.stmts.get(ctx, query)
+	if err != nil || st == nil {
+		return nil // run directly: a bad statement reports its own error
+	}
+	return tx.tx.StmtContext(ctx, st)
 }
 
 // Dialect reports which database this transaction runs on.
@@ -173,16 +199,25 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // ExecContext runs a statement.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs a query.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a query expected to return at most one row.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 

@@ -48,8 +48,11 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
+	// One writer goroutine uses this pool, one transaction at a time. The
+	// second connection only lets the statement cache prepare a statement
+	// while the writer holds the first inside a transaction.
+	write.SetMaxOpenConns(2)
+	write.SetMaxIdleConns(2)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 	if err := write.PingContext(ctx); err != nil {
@@ -66,10 +69,5 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
 	read.SetConnMaxIdleTime(0)
-	return &DB{
-		dialect: SQLite,
-		read:    read,
-		write:   write,
-		writer:  newGroupWriter(write, opts.MaxBatch),
-	}, nil
+	return &DB{dialect: SQLite, read: read, write: write}, nil
 }

@@ -13,6 +13,7 @@ import (
 // transaction and commits once, so one fsync acknowledges the whole batch.
 type groupWriter struct {
 	db       *sql.DB
+	stmts    *stmtCache
 	dialect  Dialect
 	maxBatch int
 	queue    chan *writeReq
@@ -30,9 +31,10 @@ type writeReq struct {
 // errWriterClosed is returned to writes submitted after Close.
 var errWriterClosed = errors.New("database is closing")
 
-func newGroupWriter(db *sql.DB, maxBatch int) *groupWriter {
+func newGroupWriter(db *sql.DB, stmts *stmtCache, maxBatch int) *groupWriter {
 	w := &groupWriter{
 		db:       db,
+		stmts:    stmts,
 		dialect:  SQLite,
 		maxBatch: maxBatch,
 		queue:    make(chan *writeReq, maxBatch*4),
@@ -144,7 +146,7 @@ func (w *groupWriter) runOne(stx *sql.Tx, req *writeReq) (out outcome) {
 	if _, err := stx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return outcome{err: fmt.Errorf("savepoint: %w", err)}
 	}
-	tx := &Tx{tx: stx, dialect: w.dialect}
+	tx := &Tx{tx: stx, dialect: w.dialect, stmts: w.stmts}
 	defer func() {
 		if p := recover(); p != nil {
 			out = outcome{err: fmt.Errorf("write panicked: %v", p)}

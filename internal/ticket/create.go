@@ -249,6 +249,9 @@ func (s *Service) resolveDepartment(ctx context.Context, tx *db.Tx, scope access
 	if scope.Kind == access.ActorUser && !scope.InDepartment(id) {
 		return 0, errs.Field("department_id", "you are not a member of this department")
 	}
+	if scope.Kind == access.ActorUser && !scope.AllDepartments() {
+		return id, nil // membership rows only name departments of this workspace
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM departments WHERE workspace_id = $1 AND id = $2`, scope.WorkspaceID, id).Scan(&n); err != nil {
 		return 0, err

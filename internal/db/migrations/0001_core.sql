@@ -161,10 +161,11 @@ CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, id);
 CREATE TABLE search_postings (
     workspace_id BIGINT NOT NULL,
     token        BIGINT NOT NULL,
-    ticket_id    BIGINT NOT NULL REFERENCES tickets(id),
+    ticket_id    BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, token, ticket_id)
 ) {{.WithoutRowID}};
-CREATE INDEX search_postings_ticket ON search_postings (ticket_id);
+-- No index by ticket: every posting would cost a second B-tree insert on
+-- the hottest write path, and postings are only ever read by token.
 
 -- API tokens: only a keyed hash of the secret is stored, so checking one is
 -- a single indexed lookup. A token belongs to a staff user or a customer.
