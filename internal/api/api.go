@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,8 +55,24 @@ func New(o Opts) *Server {
 // panic recovery, logging and security headers around it.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	allowed := map[string][]string{}
 	for _, rt := range s.routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
+		allowed[rt.Pattern] = append(allowed[rt.Pattern], rt.Method)
+	}
+	// Known paths with a method they do not have: 405 in the JSON envelope,
+	// with Allow, rather than the catch-all's 404.
+	for pattern, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if slices.Contains(methods, m) || (m == "GET" && slices.Contains(methods, "HEAD")) {
+				continue
+			}
+			mux.HandleFunc(m+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", allow)
+				writeError(w, r, s.log, newError(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+allow))
+			})
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
