@@ -52,9 +52,9 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 		"POST /api/v1/tickets": c("POST", "/api/v1/tickets", func(string) any {
 			return map[string]any{"subject": "s", "body": "b", "customer_id": f.Customer.ID}
 		}, "AFAAAAU"),
-		"GET /api/v1/tickets/counts": c("GET", "/api/v1/tickets/counts", none, "AAAAAAU"),
-		"GET /api/v1/tickets/{id}":   c("GET", t, none, "ANNAANU"),
-		"PATCH /api/v1/tickets/{id}": c("PATCH", t, func(string) any { return map[string]any{"priority": "high"} }, "ANNAFNU"),
+		"GET /api/v1/tickets/counts":        c("GET", "/api/v1/tickets/counts", none, "AAAAAAU"),
+		"GET /api/v1/tickets/{id}":          c("GET", t, none, "ANNAANU"),
+		"PATCH /api/v1/tickets/{id}":        c("PATCH", t, func(string) any { return map[string]any{"priority": "high"} }, "ANNAFNU"),
 		"GET /api/v1/tickets/{id}/messages": c("GET", t+"/messages", none, "ANNAANU"),
 		"POST /api/v1/tickets/{id}/messages": c("POST", t+"/messages", func(string) any {
 			return map[string]any{"kind": "note", "body": "n"}
