@@ -35,6 +35,9 @@ func commands() []command {
 		{"workspace list", "list workspaces", workspaceList},
 		{"user create", "add a staff user (password read from standard input)", userCreate},
 		{"token create", "create an API token for a user or a customer", tokenCreate},
+		{"keys status", "show encryption key versions and how many values each seals", keysStatus},
+		{"keys rotate", "rotate a workspace's data keys and re-encrypt stored values", keysRotate},
+		{"keys rotate-master", "re-wrap every workspace key under a new master key", keysRotateMaster},
 		{"bench", "measure throughput and latency of the API", bench},
 		{"version", "print the version", version},
 	}

@@ -2,12 +2,15 @@ package keyring
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/hesar/hesar/internal/db"
 )
 
 // formatV1 is the first byte of every field ciphertext.
@@ -27,11 +30,23 @@ type Field struct {
 	Table     string
 	Column    string
 	Row       int64
+	// Restricted seals under the workspace's restricted key, kept for the
+	// originals of masked values (card numbers and the like).
+	Restricted bool
+}
+
+func (f Field) purpose() string {
+	if f.Restricted {
+		return purposeRestricted
+	}
+	return purposeData
 }
 
 func (f Field) aad() []byte {
 	b := make([]byte, 0, 48)
 	b = append(b, "hesar/field/v1\x00"...)
+	b = append(b, f.purpose()...)
+	b = append(b, 0)
 	b = binary.BigEndian.AppendUint64(b, uint64(f.Workspace))
 	b = append(b, f.Table...)
 	b = append(b, 0)
@@ -42,14 +57,14 @@ func (f Field) aad() []byte {
 
 // Seal encrypts plaintext for field f under the workspace's active data key.
 func (k *Keyring) Seal(ctx context.Context, f Field, plaintext string) ([]byte, error) {
-	wk, err := k.keys(ctx, f.Workspace)
+	set, err := k.sealSet(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	aead := wk.field[wk.active]
+	aead := set.versions[set.active]
 	out := make([]byte, headerLen+aead.NonceSize(), headerLen+aead.NonceSize()+len(plaintext)+aead.Overhead())
 	out[0] = formatV1
-	binary.BigEndian.PutUint32(out[1:headerLen], wk.active)
+	binary.BigEndian.PutUint32(out[1:headerLen], set.active)
 	nonce := out[headerLen:]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
@@ -67,12 +82,12 @@ func (k *Keyring) Open(ctx context.Context, f Field, ciphertext []byte) (string,
 	if err != nil {
 		return "", err
 	}
-	aead, ok := wk.field[version]
+	aead, ok := wk.aead(f.purpose(), version)
 	if !ok {
 		if wk, err = k.reload(ctx, f.Workspace); err != nil {
 			return "", err
 		}
-		if aead, ok = wk.field[version]; !ok {
+		if aead, ok = wk.aead(f.purpose(), version); !ok {
 			return "", fmt.Errorf("%w: %s.%s: unknown key version %d", ErrDecrypt, f.Table, f.Column, version)
 		}
 	}
@@ -85,6 +100,44 @@ func (k *Keyring) Open(ctx context.Context, f Field, ciphertext []byte) (string,
 		return "", fmt.Errorf("%w: %s.%s: authentication failed", ErrDecrypt, f.Table, f.Column)
 	}
 	return string(plain), nil
+}
+
+func (wk *workspaceKeys) aead(purpose string, version uint32) (cipher.AEAD, bool) {
+	set := wk.sets[purpose]
+	if set == nil {
+		return nil, false
+	}
+	a, ok := set.versions[version]
+	return a, ok
+}
+
+// sealSet returns the key set new values of f are sealed with, creating the
+// restricted key of a workspace made before it existed.
+func (k *Keyring) sealSet(ctx context.Context, f Field) (*keySet, error) {
+	wk, err := k.keys(ctx, f.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	if set := wk.sets[f.purpose()]; set != nil && set.active != 0 {
+		return set, nil
+	}
+	err = k.db.Write(ctx, func(tx *db.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM workspace_keys WHERE workspace_id = $1 AND purpose = $2`, f.Workspace, f.purpose()).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		return k.insertKey(ctx, tx, f.Workspace, f.purpose(), 1)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wk, err = k.reload(ctx, f.Workspace); err != nil {
+		return nil, err
+	}
+	if set := wk.sets[f.purpose()]; set != nil && set.active != 0 {
+		return set, nil
+	}
+	return nil, fmt.Errorf("workspace %d has no active %s key", f.Workspace, f.purpose())
 }
 
 // BlindIndex returns a keyed hash of an already-normalized value, for
