@@ -64,6 +64,7 @@ type workspaceKeys struct {
 type keySet struct {
 	active   uint32
 	versions map[uint32]cipher.AEAD
+	raw      map[uint32][]byte // for deriving per-file keys
 }
 
 // Open checks the master key against the database (recording its check
@@ -257,10 +258,11 @@ func (k *Keyring) reload(ctx context.Context, workspaceID int64) (*workspaceKeys
 		}
 		set := wk.sets[purpose]
 		if set == nil {
-			set = &keySet{versions: map[uint32]cipher.AEAD{}}
+			set = &keySet{versions: map[uint32]cipher.AEAD{}, raw: map[uint32][]byte{}}
 			wk.sets[purpose] = set
 		}
 		set.versions[uint32(version)] = aead
+		set.raw[uint32(version)] = raw
 		if state == stateActive && uint32(version) > set.active {
 			set.active = uint32(version)
 		}

@@ -32,6 +32,7 @@ var EncryptedColumns = []Column{
 	{Table: "customers", SQLColumn: "phone_enc", Name: "phone"},
 	{Table: "tickets", SQLColumn: "subject_enc", Name: "subject"},
 	{Table: "messages", SQLColumn: "body_enc", Name: "body"},
+	{Table: "attachments", SQLColumn: "name_enc", Name: "name"},
 }
 
 // KeyVersion describes one version of a workspace's field key.
@@ -103,7 +104,21 @@ func (k *Keyring) countByVersion(ctx context.Context, workspaceID int64) (map[st
 		}
 		rows.Close()
 	}
-	return out, nil
+	// Attachment contents are files sealed with keys derived from a data
+	// key version: that version must not be retired while they exist.
+	rows, err := k.db.Read().QueryContext(ctx, `SELECT key_version, COUNT(*) FROM attachments WHERE workspace_id = $1 GROUP BY key_version`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("count attachments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v, n int64
+		if err := rows.Scan(&v, &n); err != nil {
+			return nil, err
+		}
+		out[purposeData][uint32(v)] += n
+	}
+	return out, rows.Err()
 }
 
 // Rotate makes a new version of each of the workspace's field keys the one
