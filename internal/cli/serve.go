@@ -80,6 +80,7 @@ master key, and tells you how to create the first workspace and admin.`)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go keepStatisticsFresh(ctx, a, log)
 	select {
 	case err := <-errc:
 		return err
@@ -95,6 +96,24 @@ master key, and tells you how to create the first workspace and admin.`)
 		return err
 	}
 	return nil
+}
+
+// keepStatisticsFresh refreshes planner statistics soon after start and
+// then hourly, so query plans follow the data as it grows.
+func keepStatisticsFresh(ctx context.Context, a *app.App, log *slog.Logger) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := a.DB.Optimize(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("refreshing query statistics failed", "error", err.Error())
+		}
+		t.Reset(time.Hour)
+	}
 }
 
 // selfName is how the user started this binary, for copy-paste hints.

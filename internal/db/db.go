@@ -230,3 +230,18 @@ func (tx *Tx) runAfterCommit() {
 		fn()
 	}
 }
+
+// Optimize refreshes the query planner's statistics. PostgreSQL's
+// autovacuum does this on its own, but only after a while: right after a
+// bulk load its plans are made for empty tables. SQLite never does it
+// unless asked ("PRAGMA optimize" only re-analyzes what needs it).
+func (d *DB) Optimize(ctx context.Context) error {
+	if d.dialect == Postgres {
+		_, err := d.write.ExecContext(ctx, `ANALYZE`)
+		return err
+	}
+	return d.Write(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `PRAGMA optimize`)
+		return err
+	})
+}
