@@ -126,6 +126,9 @@ customer directory), agent (their departments' tickets and customers).`)
 		}
 		fmt.Fprintln(io.Err)
 		password = strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return fmt.Errorf("the password line is empty; give one, or use --no-password for a user who only uses API tokens")
+		}
 	}
 	a, err := st.open(ctx, io)
 	if err != nil {

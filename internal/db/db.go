@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/hesar/hesar/internal/errs"
@@ -168,7 +169,7 @@ func (d *DB) writeDirect(ctx context.Context, fn func(tx *Tx) error) (err error)
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	tx.runAfterCommit()
+	defer tx.runAfterCommit() // after the recover above is out of the way
 	return nil
 }
 
@@ -178,7 +179,16 @@ type Tx struct {
 	tx          *sql.Tx
 	dialect     Dialect
 	stmts       *stmtCache // nil on PostgreSQL
+	shared      bool       // part of a group commit: ignore per-call cancellation
 	afterCommit []func()
+}
+
+// stmtCtx detaches a shared transaction's statements from cancellation.
+func (tx *Tx) stmtCtx(ctx context.Context) context.Context {
+	if tx.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // prepared returns the cached statement for query bound to this
@@ -199,6 +209,7 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // ExecContext runs a statement.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.stmtCtx(ctx)
 	if st := tx.prepared(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -207,6 +218,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryContext runs a query.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.stmtCtx(ctx)
 	if st := tx.prepared(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -215,6 +227,7 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 
 // QueryRowContext runs a query expected to return at most one row.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.stmtCtx(ctx)
 	if st := tx.prepared(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -222,12 +235,23 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 }
 
 // AfterCommit queues fn to run once the transaction is durably committed.
-// It never runs when the write fails.
+// It never runs when the write fails. On SQLite it runs on the writer
+// goroutine: it must be quick and must not call Write or IDs().Next (hand
+// slow work to a goroutine or a job instead).
 func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
 
+// runAfterCommit runs the hooks; a panicking hook is logged and does not
+// turn a committed write into a failure, nor stop the writer.
 func (tx *Tx) runAfterCommit() {
 	for _, fn := range tx.afterCommit {
-		fn()
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					slog.Default().Error("after-commit hook panicked", "panic", fmt.Sprint(p))
+				}
+			}()
+			fn()
+		}()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hesar/hesar/internal/db"
@@ -228,5 +229,53 @@ func TestSQLiteCommitsAreDurable(t *testing.T) {
 	}
 	if journal != "wal" {
 		t.Errorf("writer journal_mode = %q, want wal", journal)
+	}
+}
+
+func TestSQLiteInstancesStartingTogetherMigrateOnce(t *testing.T) {
+	migrateTogether(t, "sqlite") // PostgreSQL: see knownbugs_test.go
+}
+
+// migrateTogether starts four instances on one empty database at once, five
+// times over, and checks every migration was applied exactly once.
+func migrateTogether(t *testing.T, kind string) {
+	t.Helper()
+	ms, err := db.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		_, opts := openUnmigrated(t, kind)
+		const instances = 4
+		applied := make([][]int, instances)
+		start := make(chan struct{})
+		errs := make([]error, instances)
+		var wg sync.WaitGroup
+		for i := range instances {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d, err := db.Open(ctx, opts)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				defer d.Close()
+				<-start
+				applied[i], errs[i] = d.Migrate(ctx, nil)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		total := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: instance %d: %v", round, i, err)
+			}
+			total += len(applied[i])
+		}
+		if total != len(ms) {
+			t.Fatalf("round %d: %d instances applied %d migrations between them, want each of %d once", round, instances, total, len(ms))
+		}
 	}
 }

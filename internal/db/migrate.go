@@ -131,6 +131,19 @@ func (d *DB) Migrate(ctx context.Context, progress func(Migration)) ([]int, erro
 	if err != nil {
 		return nil, err
 	}
+	if d.dialect == Postgres {
+		// One session-level lock around everything, the bookkeeping table's
+		// creation included: instances starting together wait their turn.
+		conn, err := d.write.Conn(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7270201)`); err != nil {
+			return nil, fmt.Errorf("take migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7270201)`) //nolint:errcheck // released with the session anyway
+	}
 	create := `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`
 	if _, err := d.write.ExecContext(ctx, create); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
@@ -155,11 +168,6 @@ func (d *DB) applyOne(ctx context.Context, m Migration, progress func(Migration)
 	}
 	did := false
 	err = d.writeDirect(ctx, func(tx *Tx) error {
-		if d.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7270201)`); err != nil {
-				return err
-			}
-		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
 			return err

@@ -55,8 +55,20 @@ func (w *groupWriter) submit(ctx context.Context, fn func(*Tx) error) error {
 		return ctx.Err()
 	}
 	// Once queued, wait for the verdict even if ctx ends: the write may
-	// already be committed and the caller must not believe otherwise.
-	return <-req.result
+	// already be committed and the caller must not believe otherwise. A
+	// request that slipped into the queue after the writer stopped gets
+	// no verdict from it.
+	select {
+	case err := <-req.result:
+		return err
+	case <-w.done:
+		select {
+		case err := <-req.result:
+			return err
+		default:
+			return errWriterClosed
+		}
+	}
 }
 
 func (w *groupWriter) close() {
@@ -136,6 +148,11 @@ func (w *groupWriter) commitBatch(batch []*writeReq) {
 	}
 }
 
+// A write shares its transaction with the rest of the batch, so its
+// statements must not be interrupted by its own context (the driver would
+// abort the whole shared transaction): cancellation is honoured before the
+// write starts, in runOne.
+
 // runOne runs one queued write inside its own savepoint so that its failure
 // (or panic) undoes only its own statements.
 func (w *groupWriter) runOne(stx *sql.Tx, req *writeReq) (out outcome) {
@@ -146,7 +163,7 @@ func (w *groupWriter) runOne(stx *sql.Tx, req *writeReq) (out outcome) {
 	if _, err := stx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 		return outcome{err: fmt.Errorf("savepoint: %w", err)}
 	}
-	tx := &Tx{tx: stx, dialect: w.dialect, stmts: w.stmts}
+	tx := &Tx{tx: stx, dialect: w.dialect, stmts: w.stmts, shared: true}
 	defer func() {
 		if p := recover(); p != nil {
 			out = outcome{err: fmt.Errorf("write panicked: %v", p)}

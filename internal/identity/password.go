@@ -50,20 +50,25 @@ func CheckPassword(hash, password string) (bool, error) {
 	var m uint32
 	var t uint32
 	var p uint8
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil {
-		return false, err
+	if n, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || n != 1 || parts[2] != fmt.Sprintf("v=%d", version) || version != argon2.Version {
+		return false, errors.New("unsupported argon2 version")
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
-		return false, err
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || parts[3] != fmt.Sprintf("m=%d,t=%d,p=%d", m, t, p) {
+		return false, errors.New("malformed argon2 parameters")
+	}
+	// The parameters come from storage: bound them so a planted hash
+	// cannot make a sign-in allocate gigabytes or spin for minutes.
+	if t < 1 || t > 10 || p < 1 || p > 16 || m < 8*uint32(p) || m > 128*1024 {
+		return false, errors.New("argon2 parameters out of range")
 	}
 	enc := base64.RawStdEncoding
 	salt, err := enc.DecodeString(parts[4])
-	if err != nil {
-		return false, err
+	if err != nil || len(salt) < 8 {
+		return false, errors.New("malformed salt")
 	}
 	want, err := enc.DecodeString(parts[5])
-	if err != nil {
-		return false, err
+	if err != nil || len(want) < 16 || len(want) > 64 {
+		return false, errors.New("malformed hash")
 	}
 	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil

@@ -5,6 +5,7 @@ package textnorm
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -51,7 +52,11 @@ func Words(s string) []string {
 			return
 		}
 		if len(w) > 64 {
-			w = w[:64]
+			n := 64
+			for n > 0 && !utf8.RuneStart(w[n]) {
+				n-- // never cut a letter in half
+			}
+			w = w[:n]
 		}
 		words = append(words, w)
 	}
