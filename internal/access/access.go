@@ -29,6 +29,9 @@ const (
 	UserRead             Permission = "user.read"
 	UserManage           Permission = "user.manage"
 	TokenCreate          Permission = "token.create"
+	// SensitiveReveal lets staff see the original of masked financial data
+	// (with a reason, recorded).
+	SensitiveReveal Permission = "sensitive.reveal"
 	// PortalTickets lets a customer read, open and answer their own tickets.
 	PortalTickets Permission = "portal.tickets"
 	// Authenticated is held by every signed-in actor (for /me).
@@ -41,7 +44,7 @@ const (
 var AllPermissions = []Permission{
 	TicketRead, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 	TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
-	DepartmentManage, UserRead, UserManage, TokenCreate, PortalTickets,
+	DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, PortalTickets,
 }
 
 // Role names a built-in set of permissions for staff.
@@ -63,7 +66,7 @@ var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {
 		TicketRead, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 		TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
-		DepartmentManage, UserRead, UserManage, TokenCreate,
+		DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal,
 	},
 	RoleSupervisor: {
 		TicketRead, TicketUpdate, TicketAssign, TicketNote, DepartmentRead, UserRead, TokenCreate,

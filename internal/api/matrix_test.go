@@ -60,7 +60,15 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 			return map[string]any{"kind": "note", "body": "n"}
 		}, "ANNAFNU"),
 		"GET /api/v1/tickets/{id}/events": c("GET", t+"/events", none, "ANNAFFU"),
-		"GET /api/v1/search":              c("GET", "/api/v1/search?q=matrix", none, "AAAAAAU"),
+		"POST /api/v1/tickets/{id}/reveal": c("POST", t+"/reveal", func(string) any {
+			return map[string]any{"message_id": 0, "reason": "matrix test of the reveal route"}
+		}, "AFFFFFU"),
+		"GET /api/v1/search": c("GET", "/api/v1/search?q=matrix", none, "AAAAAAU"),
+
+		"GET /api/v1/tickets/{id}/attachments": c("GET", t+"/attachments", none, "ANNAANU"),
+		"POST /api/v1/tickets/{id}/attachments": c("POST", t+"/attachments?name=m.json", func(tag string) any {
+			return map[string]any{"file": tag}
+		}, "ANNAANU"),
 
 		"GET /api/v1/customers": c("GET", "/api/v1/customers", none, "AFAAFFU"),
 		"POST /api/v1/customers": c("POST", "/api/v1/customers", func(tag string) any {
@@ -132,6 +140,11 @@ func TestAccessMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		cases := matrixCases(f, fin.Number, tok.ID, spare.ID)
+		att, err := a.Attachments.Upload(ctx, f.System(), fin.Number, "matrix.txt", strings.NewReader("matrix"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases["GET /api/v1/attachments/{id}"] = matrixCase{"GET", fmt.Sprintf("/api/v1/attachments/%d", att.ID), func(string) any { return nil }, "ANNAANU"}
 		for _, rt := range api.Routes() {
 			key := rt.Method + " " + rt.Pattern
 			if len(rt.Perms) == 0 {

@@ -53,7 +53,11 @@ func Routes() []Route {
 		{"GET", "/api/v1/tickets/{id}/messages", readTickets, (*Server).listMessages},
 		{"POST", "/api/v1/tickets/{id}/messages", perms(access.TicketReply, access.TicketNote, access.PortalTickets), (*Server).addMessage},
 		{"GET", "/api/v1/tickets/{id}/events", perms(access.TicketRead), (*Server).listEvents},
+		{"POST", "/api/v1/tickets/{id}/reveal", perms(access.SensitiveReveal), (*Server).reveal},
 		{"GET", "/api/v1/search", readTickets, (*Server).search},
+		{"GET", "/api/v1/tickets/{id}/attachments", readTickets, (*Server).listAttachments},
+		{"POST", "/api/v1/tickets/{id}/attachments", perms(access.TicketReply, access.TicketNote, access.PortalTickets), (*Server).uploadAttachment},
+		{"GET", "/api/v1/attachments/{id}", readTickets, (*Server).downloadAttachment},
 
 		{"GET", "/api/v1/customers", perms(access.CustomerRead), (*Server).listCustomers},
 		{"POST", "/api/v1/customers", perms(access.CustomerWrite), (*Server).createCustomer},

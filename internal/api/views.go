@@ -24,6 +24,7 @@ type ticketView struct {
 	CustomerID      int64      `json:"customer_id"`
 	OrganizationID  *int64     `json:"organization_id"`
 	Tags            []string   `json:"tags"`
+	SubjectMasked   []string   `json:"subject_masked"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
 	FirstResponseAt *time.Time `json:"first_response_at"`
@@ -53,7 +54,7 @@ func viewTicket(t ticket.Ticket) ticketView {
 	return ticketView{
 		ID: t.Number, Subject: t.Subject, Status: string(t.Status), Priority: string(t.Priority), Channel: t.Channel,
 		DepartmentID: t.DepartmentID, AssigneeID: optID(t.AssigneeID), CustomerID: t.CustomerID,
-		OrganizationID: optID(t.OrganizationID), Tags: tags, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		OrganizationID: optID(t.OrganizationID), Tags: tags, SubjectMasked: orEmpty(t.SubjectMasked), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 		FirstResponseAt: optTime(t.FirstResponseAt), SolvedAt: optTime(t.SolvedAt), ClosedAt: optTime(t.ClosedAt),
 	}
 }
@@ -84,11 +85,20 @@ type messageView struct {
 	Kind      string     `json:"kind"`
 	Author    authorView `json:"author"`
 	Body      string     `json:"body"`
+	Masked    []string   `json:"masked"`
 	CreatedAt time.Time  `json:"created_at"`
 }
 
 func viewMessage(m ticket.Message) messageView {
-	return messageView{ID: m.ID, Kind: string(m.Kind), Author: authorView{m.AuthorType, m.AuthorID}, Body: m.Body, CreatedAt: m.CreatedAt}
+	return messageView{ID: m.ID, Kind: string(m.Kind), Author: authorView{m.AuthorType, m.AuthorID}, Body: m.Body,
+		Masked: orEmpty(m.Masked), CreatedAt: m.CreatedAt}
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 type eventView struct {

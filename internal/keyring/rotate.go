@@ -33,6 +33,9 @@ var EncryptedColumns = []Column{
 	{Table: "tickets", SQLColumn: "subject_enc", Name: "subject"},
 	{Table: "messages", SQLColumn: "body_enc", Name: "body"},
 	{Table: "attachments", SQLColumn: "name_enc", Name: "name"},
+	{Table: "tickets", SQLColumn: "subject_original_enc", Name: "subject_original", Restricted: true},
+	{Table: "messages", SQLColumn: "body_original_enc", Name: "body_original", Restricted: true},
+	{Table: "reveals", SQLColumn: "reason_enc", Name: "reason"},
 }
 
 // KeyVersion describes one version of a workspace's field key.
@@ -271,6 +274,9 @@ func (k *Keyring) staleRows(ctx context.Context, q string, ws, after int64, acti
 		}
 		n++
 		last = id
+		if ct == nil {
+			continue // optional column, no value
+		}
 		if len(ct) < headerLen || binary.BigEndian.Uint32(ct[1:headerLen]) != active {
 			stale = append(stale, staleValue{id, ct})
 		}

@@ -125,20 +125,34 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 		return Ticket{}, err
 	}
 	ticketID, messageID, eventID := ids[0], ids[1], ids[2]
-	subjectEnc, err := s.keys.Seal(ctx, subjectField(ws, ticketID), in.Subject)
+	policy, err := s.maskingPolicy(ctx, ws)
 	if err != nil {
 		return Ticket{}, err
 	}
-	bodyEnc, err := s.keys.Seal(ctx, bodyField(ws, messageID), in.Body)
+	subject, body := protect(policy, in.Subject), protect(policy, in.Body)
+	subjectEnc, err := s.keys.Seal(ctx, subjectField(ws, ticketID), subject.shown)
 	if err != nil {
 		return Ticket{}, err
 	}
-	tokens, err := s.tokens(ctx, ws, in.Subject+"\n"+in.Body, false)
+	subjectOrig, err := s.sealOriginal(ctx, subjectOriginalField(ws, ticketID), subject)
+	if err != nil {
+		return Ticket{}, err
+	}
+	bodyEnc, err := s.keys.Seal(ctx, bodyField(ws, messageID), body.shown)
+	if err != nil {
+		return Ticket{}, err
+	}
+	bodyOrig, err := s.sealOriginal(ctx, bodyOriginalField(ws, messageID), body)
+	if err != nil {
+		return Ticket{}, err
+	}
+	// Only the masked text is indexed: a card number is never searchable.
+	tokens, err := s.tokens(ctx, ws, subject.shown+"\n"+body.shown, false)
 	if err != nil {
 		return Ticket{}, err
 	}
 	now := db.Now()
-	t := Ticket{ID: ticketID, WorkspaceID: ws, Subject: in.Subject, Status: in.Status, Priority: in.Priority,
+	t := Ticket{ID: ticketID, WorkspaceID: ws, Subject: subject.shown, SubjectMasked: splitKinds(joinKinds(subject.kinds)), Status: in.Status, Priority: in.Priority,
 		Channel: in.Channel, AssigneeID: in.AssigneeID, CustomerID: in.CustomerID, Tags: in.Tags,
 		CreatedAt: db.Time(now), UpdatedAt: db.Time(now)}
 	if in.Status == StatusSolved {
@@ -162,16 +176,17 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO tickets (id, workspace_id, number, subject_enc, status, priority, channel, department_id,
-			assignee_id, customer_id, organization_id, tags, created_at, updated_at, solved_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
+			assignee_id, customer_id, organization_id, tags, created_at, updated_at, solved_at, subject_original_enc, subject_masked_kinds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)`,
 			t.ID, ws, t.Number, subjectEnc, string(t.Status), string(t.Priority), t.Channel, t.DepartmentID,
-			nullID(t.AssigneeID), t.CustomerID, nullID(t.OrganizationID), strings.Join(t.Tags, " "), now, nullTime(t.SolvedAt.UnixMicro(), !t.SolvedAt.IsZero()))
+			nullID(t.AssigneeID), t.CustomerID, nullID(t.OrganizationID), strings.Join(t.Tags, " "), now, nullTime(t.SolvedAt.UnixMicro(), !t.SolvedAt.IsZero()),
+			subjectOrig, joinKinds(subject.kinds))
 		if err != nil {
 			return fmt.Errorf("insert ticket: %w", err)
 		}
 		author, authorID := actorOf(scope)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, messageID, ws, t.ID, string(KindReply), author, authorID, bodyEnc, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, messageID, ws, t.ID, string(KindReply), author, authorID, bodyEnc, now, bodyOrig, joinKinds(body.kinds)); err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		if err := insertTags(ctx, tx, ws, t.ID, t.Tags); err != nil {

@@ -50,11 +50,20 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		return Message{}, err
 	}
 	msgID := ids[0]
-	bodyEnc, err := s.keys.Seal(ctx, bodyField(ws, msgID), in.Body)
+	policy, err := s.maskingPolicy(ctx, ws)
 	if err != nil {
 		return Message{}, err
 	}
-	tokens, err := s.tokens(ctx, ws, in.Body, in.Kind == KindNote)
+	body := protect(policy, in.Body)
+	bodyEnc, err := s.keys.Seal(ctx, bodyField(ws, msgID), body.shown)
+	if err != nil {
+		return Message{}, err
+	}
+	bodyOrig, err := s.sealOriginal(ctx, bodyOriginalField(ws, msgID), body)
+	if err != nil {
+		return Message{}, err
+	}
+	tokens, err := s.tokens(ctx, ws, body.shown, in.Kind == KindNote)
 	if err != nil {
 		return Message{}, err
 	}
@@ -72,8 +81,8 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		if next != t.Status && !CanMove(t.Status, next) {
 			return errs.Field("status", "a %s ticket cannot become %s", t.Status, next)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, msgID, ws, t.ID, string(in.Kind), author, authorID, bodyEnc, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, msgID, ws, t.ID, string(in.Kind), author, authorID, bodyEnc, now, bodyOrig, joinKinds(body.kinds)); err != nil {
 			return err
 		}
 		if err := insertPostings(ctx, tx, ws, t.ID, tokens); err != nil {
@@ -86,11 +95,16 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		}
 		if next != t.Status {
 			set.add("status", string(next))
-			switch next {
-			case StatusSolved:
+			switch {
+			case next == StatusSolved:
 				set.add("solved_at", now)
-			case StatusClosed:
+			case next == StatusClosed:
 				set.add("closed_at", now)
+				if t.SolvedAt.IsZero() {
+					set.add("solved_at", now)
+				}
+			case !t.SolvedAt.IsZero():
+				set.add("solved_at", nil) // reopened
 			}
 			if err := insertEvent(ctx, tx, scope, ids[2], ws, t.ID, "status", string(t.Status), string(next), now); err != nil {
 				return err
@@ -104,7 +118,8 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 	if err != nil {
 		return Message{}, err
 	}
-	return Message{ID: msgID, TicketID: cur.ID, Kind: in.Kind, AuthorType: author, AuthorID: authorID, Body: in.Body, CreatedAt: db.Time(now)}, nil
+	return Message{ID: msgID, TicketID: cur.ID, Kind: in.Kind, AuthorType: author, AuthorID: authorID, Body: body.shown,
+		Masked: splitKinds(joinKinds(body.kinds)), CreatedAt: db.Time(now)}, nil
 }
 
 // nextStatus is the status a message leaves the ticket in.
@@ -129,7 +144,7 @@ func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
+	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at, masked_kinds FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
 	if scope.IsCustomer() {
 		q += ` AND kind = 'reply'`
 	}
@@ -141,16 +156,16 @@ func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64
 	out := []Message{}
 	for rows.Next() {
 		var m Message
-		var kind string
+		var kind, masked string
 		var enc []byte
 		var created int64
-		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &m.AuthorType, &m.AuthorID, &enc, &created); err != nil {
+		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &m.AuthorType, &m.AuthorID, &enc, &created, &masked); err != nil {
 			return nil, err
 		}
 		if m.Body, err = s.keys.Open(ctx, bodyField(scope.WorkspaceID, m.ID), enc); err != nil {
 			return nil, err
 		}
-		m.Kind, m.CreatedAt = MessageKind(kind), db.Time(created)
+		m.Kind, m.CreatedAt, m.Masked = MessageKind(kind), db.Time(created), splitKinds(masked)
 		out = append(out, m)
 	}
 	return out, rows.Err()

@@ -15,7 +15,8 @@ import (
 )
 
 const ticketColumns = `t.id, t.workspace_id, t.number, t.subject_enc, t.status, t.priority, t.channel, t.department_id,
-	t.assignee_id, t.customer_id, t.organization_id, t.tags, t.created_at, t.updated_at, t.first_response_at, t.solved_at, t.closed_at`
+	t.assignee_id, t.customer_id, t.organization_id, t.tags, t.created_at, t.updated_at, t.first_response_at, t.solved_at, t.closed_at,
+	t.subject_masked_kinds`
 
 // canRead reports whether the scope may read tickets at all.
 func canRead(scope access.Scope) bool {
@@ -83,11 +84,11 @@ type scanner interface{ Scan(dest ...any) error }
 func (s *Service) scan(ctx context.Context, row scanner) (Ticket, error) {
 	var t Ticket
 	var subjectEnc []byte
-	var status, priority, tags string
+	var status, priority, tags, masked string
 	var assignee, org, firstResp, solved, closed sql.NullInt64
 	var created, updated int64
 	err := row.Scan(&t.ID, &t.WorkspaceID, &t.Number, &subjectEnc, &status, &priority, &t.Channel, &t.DepartmentID,
-		&assignee, &t.CustomerID, &org, &tags, &created, &updated, &firstResp, &solved, &closed)
+		&assignee, &t.CustomerID, &org, &tags, &created, &updated, &firstResp, &solved, &closed, &masked)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -95,6 +96,7 @@ func (s *Service) scan(ctx context.Context, row scanner) (Ticket, error) {
 		return Ticket{}, err
 	}
 	t.Status, t.Priority = Status(status), Priority(priority)
+	t.SubjectMasked = splitKinds(masked)
 	t.AssigneeID, t.OrganizationID = assignee.Int64, org.Int64
 	t.Tags = []string{}
 	if tags != "" {

@@ -5,11 +5,15 @@
 package ticket
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/keyring"
 )
 
@@ -72,18 +76,20 @@ const (
 
 // Ticket is one request for help.
 type Ticket struct {
-	ID              int64
-	WorkspaceID     int64
-	Number          int64
-	Subject         string
-	Status          Status
-	Priority        Priority
-	Channel         string
-	DepartmentID    int64
-	AssigneeID      int64 // 0: unassigned
-	CustomerID      int64
-	OrganizationID  int64
-	Tags            []string
+	ID             int64
+	WorkspaceID    int64
+	Number         int64
+	Subject        string
+	Status         Status
+	Priority       Priority
+	Channel        string
+	DepartmentID   int64
+	AssigneeID     int64 // 0: unassigned
+	CustomerID     int64
+	OrganizationID int64
+	Tags           []string
+	// SubjectMasked lists the kinds of sensitive value masked in the subject.
+	SubjectMasked   []string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	FirstResponseAt time.Time
@@ -108,7 +114,10 @@ type Message struct {
 	AuthorType string
 	AuthorID   int64
 	Body       string
-	CreatedAt  time.Time
+	// Masked lists the kinds of sensitive value masked in the body; when
+	// not empty (and the policy is mask) the original can be revealed.
+	Masked    []string
+	CreatedAt time.Time
 }
 
 // Event is one line of a ticket's history.
@@ -136,6 +145,7 @@ type Service struct {
 	db        *db.DB
 	keys      *keyring.Keyring
 	customers *customer.Service
+	policies  sync.Map // workspace id -> cachedPolicy
 }
 
 // Opts are the Service's dependencies.
@@ -148,8 +158,41 @@ type Opts struct {
 // New builds the service.
 func New(o Opts) *Service { return &Service{db: o.DB, keys: o.Keys, customers: o.Customers} }
 
+// SetMaskingPolicy changes how a workspace treats card numbers and other
+// financial data in new subjects and messages: PolicyMask or PolicyRedact.
+func (s *Service) SetMaskingPolicy(ctx context.Context, ws int64, policy string) error {
+	if policy != PolicyMask && policy != PolicyRedact {
+		return errs.Field("masking", "must be mask or redact")
+	}
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		var raw string
+		if err := tx.QueryRowContext(ctx, `SELECT settings FROM workspaces WHERE id = $1`, ws).Scan(&raw); err != nil {
+			return err
+		}
+		settings := map[string]any{}
+		_ = json.Unmarshal([]byte(raw), &settings)
+		settings["masking"] = policy
+		b, err := json.Marshal(settings)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), ws)
+		return err
+	})
+	s.policies.Delete(ws)
+	return err
+}
+
 func subjectField(ws, id int64) keyring.Field {
 	return keyring.Field{Workspace: ws, Table: "tickets", Column: "subject", Row: id}
+}
+
+func subjectOriginalField(ws, id int64) keyring.Field {
+	return keyring.Field{Workspace: ws, Table: "tickets", Column: "subject_original", Row: id, Restricted: true}
+}
+
+func bodyOriginalField(ws, id int64) keyring.Field {
+	return keyring.Field{Workspace: ws, Table: "messages", Column: "body_original", Row: id, Restricted: true}
 }
 
 func bodyField(ws, id int64) keyring.Field {

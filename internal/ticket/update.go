@@ -77,13 +77,22 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, number int64, 
 		return Ticket{}, err
 	}
 	ws := scope.WorkspaceID
-	var subjectEnc []byte
+	var subjectEnc, subjectOrig []byte
 	var subjectTokens []int64
+	var subject protected
 	if p.Subject != nil && *p.Subject != cur.Subject {
-		if subjectEnc, err = s.keys.Seal(ctx, subjectField(ws, cur.ID), *p.Subject); err != nil {
+		policy, err := s.maskingPolicy(ctx, ws)
+		if err != nil {
 			return Ticket{}, err
 		}
-		if subjectTokens, err = s.tokens(ctx, ws, *p.Subject, false); err != nil {
+		subject = protect(policy, *p.Subject)
+		if subjectEnc, err = s.keys.Seal(ctx, subjectField(ws, cur.ID), subject.shown); err != nil {
+			return Ticket{}, err
+		}
+		if subjectOrig, err = s.sealOriginal(ctx, subjectOriginalField(ws, cur.ID), subject); err != nil {
+			return Ticket{}, err
+		}
+		if subjectTokens, err = s.tokens(ctx, ws, subject.shown, false); err != nil {
 			return Ticket{}, err
 		}
 	}
@@ -103,6 +112,8 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, number int64, 
 		}
 		if subjectEnc != nil {
 			set.add("subject_enc", subjectEnc)
+			set.add("subject_original_enc", subjectOrig)
+			set.add("subject_masked_kinds", joinKinds(subject.kinds))
 			changes = append(changes, change{kind: "subject"}) // values stay encrypted: not copied to history
 			if err := insertPostings(ctx, tx, ws, t.ID, subjectTokens); err != nil {
 				return err

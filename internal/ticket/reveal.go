@@ -1,0 +1,79 @@
+package ticket
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"unicode/utf8"
+
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/keyring"
+)
+
+// Reveal returns the original of a masked message (messageID), or of the
+// ticket's masked subject (messageID 0), to staff holding
+// access.SensitiveReveal. The reason is required; the reveal is recorded
+// (who, when, why — the reason sealed like any other text) before the
+// original is returned, and a reveal that cannot be recorded does not
+// happen.
+func (s *Service) Reveal(ctx context.Context, scope access.Scope, number, messageID int64, reason string) (string, error) {
+	if !scope.Can(access.SensitiveReveal) {
+		return "", errs.ErrForbidden
+	}
+	var v errs.Validator
+	v.Text("reason", reason, true, 500)
+	if utf8.RuneCountInString(reason) < 10 {
+		v.Add("reason", "say in a sentence why you need to see this (at least 10 characters)")
+	}
+	if err := v.Err(); err != nil {
+		return "", err
+	}
+	t, err := s.Get(ctx, scope, number)
+	if err != nil {
+		return "", err
+	}
+	ws := scope.WorkspaceID
+	var enc []byte
+	var field keyring.Field
+	if messageID == 0 {
+		err = s.db.Read().QueryRowContext(ctx, `SELECT subject_original_enc FROM tickets WHERE workspace_id = $1 AND id = $2`, ws, t.ID).Scan(&enc)
+		field = subjectOriginalField(ws, t.ID)
+	} else {
+		q := `SELECT body_original_enc FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id = $3`
+		err = s.db.Read().QueryRowContext(ctx, q, ws, t.ID, messageID).Scan(&enc)
+		field = bodyOriginalField(ws, messageID)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errs.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if enc == nil {
+		return "", errs.Field("message_id", "nothing was masked here, or the workspace redacts instead of masking")
+	}
+	ids, err := s.nextIDs(ctx, 2)
+	if err != nil {
+		return "", err
+	}
+	reasonEnc, err := s.keys.Seal(ctx, keyring.Field{Workspace: ws, Table: "reveals", Column: "reason", Row: ids[0]}, reason)
+	if err != nil {
+		return "", err
+	}
+	actor, actorID := actorOf(scope)
+	now := db.Now()
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO reveals (id, workspace_id, ticket_id, message_id, actor_type, actor_id, reason_enc, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ids[0], ws, t.ID, nullID(messageID), actor, actorID, reasonEnc, now)
+		if err != nil {
+			return err
+		}
+		return insertEvent(ctx, tx, scope, ids[1], ws, t.ID, "reveal", "", idString(messageID), now)
+	})
+	if err != nil {
+		return "", err
+	}
+	return s.keys.Open(ctx, field, enc)
+}
