@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/errs"
@@ -29,6 +30,7 @@ type Server struct {
 	departments *department.Service
 	customers   *customer.Service
 	tickets     *ticket.Service
+	attachments *attachment.Service
 	ready       func(context.Context) error
 	version     string
 }
@@ -40,6 +42,7 @@ type Opts struct {
 	Departments *department.Service
 	Customers   *customer.Service
 	Tickets     *ticket.Service
+	Attachments *attachment.Service
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready   func(context.Context) error
 	Version string
@@ -48,7 +51,7 @@ type Opts struct {
 // New builds the API server.
 func New(o Opts) *Server {
 	return &Server{log: o.Logger, identity: o.Identity, departments: o.Departments, customers: o.Customers,
-		tickets: o.Tickets, ready: o.Ready, version: o.Version}
+		tickets: o.Tickets, attachments: o.Attachments, ready: o.Ready, version: o.Version}
 }
 
 // Handler returns the HTTP handler for every route, with the request id,

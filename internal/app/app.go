@@ -5,13 +5,16 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"github.com/hesar/hesar/internal/api"
+	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/department"
@@ -61,6 +64,7 @@ type App struct {
 	Departments  *department.Service
 	Customers    *customer.Service
 	Tickets      *ticket.Service
+	Attachments  *attachment.Service
 	API          *api.Server
 }
 
@@ -96,13 +100,27 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer)
 		d.Close()
 		return nil, err
 	}
-	a := Build(d, keys, log)
+	a := build(d, keys, log, cfg)
 	a.Config, a.MasterSource = cfg, src
 	return a, nil
 }
 
-// Build makes the services over an open database and keyring.
+// Build makes the services over an open database and keyring. With no
+// data directory to put them under, attachment contents go to a private
+// temporary directory (tests build apps this way).
 func Build(d *db.DB, keys *keyring.Keyring, log *slog.Logger) *App {
+	return build(d, keys, log, Config{})
+}
+
+// AttachmentDir is where attachment contents are stored.
+func (c Config) AttachmentDir() string {
+	if c.DataDir == "" {
+		return ""
+	}
+	return filepath.Join(c.DataDir, "attachments")
+}
+
+func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) *App {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -112,8 +130,15 @@ func Build(d *db.DB, keys *keyring.Keyring, log *slog.Logger) *App {
 	a.Departments = department.New(department.Opts{DB: d})
 	a.Customers = customer.New(customer.Opts{DB: d, Keys: keys})
 	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers})
+	dir := cfg.AttachmentDir()
+	if dir == "" {
+		// A name no one can predict, created (0700) only by a first
+		// upload, so apps that never store a file leave nothing behind.
+		dir = filepath.Join(os.TempDir(), "hesar-attachments-"+rand.Text())
+	}
+	a.Attachments = attachment.New(attachment.Opts{DB: d, Keys: keys, Tickets: a.Tickets, Blobs: attachment.LocalBlobs{Dir: dir}})
 	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
-		Tickets: a.Tickets, Ready: a.Ready, Version: Version})
+		Tickets: a.Tickets, Attachments: a.Attachments, Ready: a.Ready, Version: Version})
 	return a
 }
 

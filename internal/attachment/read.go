@@ -1,0 +1,129 @@
+package attachment
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
+	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/ticket"
+)
+
+// MaxPage is the most attachments List returns at once.
+const MaxPage = 200
+
+const columns = `a.id, a.workspace_id, a.ticket_id, a.message_id, a.name_enc, a.content_type, a.size_bytes, a.dangerous,
+	a.author_type, a.author_id, a.created_at`
+
+// List returns the attachments of a ticket the scope can see, oldest
+// first, after attachment id after, at most limit (up to MaxPage+1, so a
+// caller showing MaxPage can ask for one more to learn whether another page
+// follows). Customers do not see the files of internal notes.
+func (s *Service) List(ctx context.Context, scope access.Scope, ticketNumber, after int64, limit int) ([]Attachment, error) {
+	t, err := s.tickets.Get(ctx, scope, ticketNumber)
+	if err != nil {
+		return nil, err
+	}
+	if limit < 1 || limit > MaxPage+1 {
+		limit = MaxPage + 1
+	}
+	q := `SELECT ` + columns + ` FROM attachments a LEFT JOIN messages m ON m.id = a.message_id
+		WHERE a.workspace_id = $1 AND a.ticket_id = $2 AND a.id > $3`
+	if scope.IsCustomer() {
+		q += ` AND (a.message_id IS NULL OR m.kind = 'reply')`
+	}
+	rows, err := s.db.Read().QueryContext(ctx, q+` ORDER BY a.id LIMIT $4`, scope.WorkspaceID, t.ID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list attachments: %w", err)
+	}
+	defer rows.Close()
+	out := []Attachment{}
+	for rows.Next() {
+		a, err := s.scan(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		a.TicketNumber = t.Number
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Service) scan(ctx context.Context, row scanner, extra ...any) (Attachment, error) {
+	var a Attachment
+	var msg sql.NullInt64
+	var nameEnc []byte
+	var dangerous int
+	var created int64
+	dest := append([]any{&a.ID, &a.WorkspaceID, &a.TicketID, &msg, &nameEnc, &a.ContentType, &a.Size, &dangerous,
+		&a.AuthorType, &a.AuthorID, &created}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return Attachment{}, err
+	}
+	name, err := s.keys.Open(ctx, nameField(a.WorkspaceID, a.ID), nameEnc)
+	if err != nil {
+		return Attachment{}, err
+	}
+	a.Name, a.MessageID, a.Dangerous, a.CreatedAt = name, msg.Int64, dangerous != 0, db.Time(created)
+	return a, nil
+}
+
+// Open returns an attachment and a reader of its content, if the scope can
+// see the ticket it belongs to (and, for a customer, the message it is on);
+// errs.ErrNotFound otherwise, exactly as for a missing one.
+//
+// The reader decrypts and authenticates chunk by chunk. If the stored
+// content was tampered with, truncated or swapped, Read fails with an
+// error wrapping ErrCorrupt at the first bad chunk, never returning its
+// bytes; but chunks before it have already been returned. A caller that
+// streams them on (the HTTP download) must abort the transfer on error.
+func (s *Service) Open(ctx context.Context, scope access.Scope, id int64) (Attachment, io.ReadCloser, error) {
+	// Find the ticket first without decrypting anything, then let the
+	// ticket service, the one place visibility is defined, apply the scope.
+	var number int64
+	var msgKind sql.NullString
+	err := s.db.Read().QueryRowContext(ctx, `SELECT t.number, m.kind FROM attachments a
+		JOIN tickets t ON t.id = a.ticket_id AND t.workspace_id = a.workspace_id
+		LEFT JOIN messages m ON m.id = a.message_id
+		WHERE a.id = $1 AND a.workspace_id = $2`, id, scope.WorkspaceID).Scan(&number, &msgKind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Attachment{}, nil, errs.ErrNotFound
+	}
+	if err != nil {
+		return Attachment{}, nil, fmt.Errorf("find attachment: %w", err)
+	}
+	if _, err := s.tickets.Get(ctx, scope, number); err != nil {
+		return Attachment{}, nil, err
+	}
+	if scope.IsCustomer() && msgKind.Valid && msgKind.String != string(ticket.KindReply) {
+		return Attachment{}, nil, errs.ErrNotFound
+	}
+	var version int64
+	var salt []byte
+	var key string
+	row := s.db.Read().QueryRowContext(ctx, `SELECT `+columns+`, a.key_version, a.salt, a.storage_key
+		FROM attachments a WHERE a.id = $1 AND a.workspace_id = $2`, id, scope.WorkspaceID)
+	a, err := s.scan(ctx, row, &version, &salt, &key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Attachment{}, nil, errs.ErrNotFound
+	}
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	a.TicketNumber = number
+	aead, _, err := s.keys.FileCipher(ctx, a.WorkspaceID, a.ID, salt, uint32(version))
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	blob, err := s.blobs.Open(ctx, key)
+	if err != nil {
+		return Attachment{}, nil, fmt.Errorf("open attachment %d: %w", a.ID, err)
+	}
+	return a, newOpener(blob, aead, fileHeader(uint32(version), a.ID)), nil
+}
