@@ -32,6 +32,9 @@ const (
 	// SensitiveReveal lets staff see the original of masked financial data
 	// (with a reason, recorded).
 	SensitiveReveal Permission = "sensitive.reveal"
+	// CustomerPrivacy lets staff export or erase everything about a
+	// customer (data subject requests).
+	CustomerPrivacy Permission = "customer.privacy"
 	// PortalTickets lets a customer read, open and answer their own tickets.
 	PortalTickets Permission = "portal.tickets"
 	// Authenticated is held by every signed-in actor (for /me).
@@ -44,7 +47,7 @@ const (
 var AllPermissions = []Permission{
 	TicketRead, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 	TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
-	DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, PortalTickets,
+	DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy, PortalTickets,
 }
 
 // Role names a built-in set of permissions for staff.
@@ -66,7 +69,7 @@ var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {
 		TicketRead, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 		TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
-		DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal,
+		DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy,
 	},
 	RoleSupervisor: {
 		TicketRead, TicketUpdate, TicketAssign, TicketNote, DepartmentRead, UserRead, TokenCreate,

@@ -20,6 +20,7 @@ import (
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -31,6 +32,7 @@ type Server struct {
 	customers   *customer.Service
 	tickets     *ticket.Service
 	attachments *attachment.Service
+	privacy     *privacy.Service
 	ready       func(context.Context) error
 	version     string
 }
@@ -43,6 +45,7 @@ type Opts struct {
 	Customers   *customer.Service
 	Tickets     *ticket.Service
 	Attachments *attachment.Service
+	Privacy     *privacy.Service
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready   func(context.Context) error
 	Version string
@@ -51,7 +54,7 @@ type Opts struct {
 // New builds the API server.
 func New(o Opts) *Server {
 	return &Server{log: o.Logger, identity: o.Identity, departments: o.Departments, customers: o.Customers,
-		tickets: o.Tickets, attachments: o.Attachments, ready: o.Ready, version: o.Version}
+		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, ready: o.Ready, version: o.Version}
 }
 
 // Handler returns the HTTP handler for every route, with the request id,

@@ -74,9 +74,14 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 		"POST /api/v1/customers": c("POST", "/api/v1/customers", func(tag string) any {
 			return map[string]any{"email": tag + "@matrix.test"}
 		}, "AFAAFFU"),
-		"GET /api/v1/customers/{id}":   c("GET", fmt.Sprintf("/api/v1/customers/%d", f.Colleague.ID), none, "AFAAFFU"),
-		"PATCH /api/v1/customers/{id}": c("PATCH", fmt.Sprintf("/api/v1/customers/%d", f.Colleague.ID), empty, "AFAAFFU"),
-		"GET /api/v1/organizations":    c("GET", "/api/v1/organizations", none, "AFAAFFU"),
+		"GET /api/v1/customers/{id}":        c("GET", fmt.Sprintf("/api/v1/customers/%d", f.Colleague.ID), none, "AFAAFFU"),
+		"PATCH /api/v1/customers/{id}":      c("PATCH", fmt.Sprintf("/api/v1/customers/%d", f.Colleague.ID), empty, "AFAAFFU"),
+		"GET /api/v1/customers/{id}/export": c("GET", fmt.Sprintf("/api/v1/customers/%d/export", f.Colleague.ID), none, "AFFFFFU"),
+		// "confirm" is wrong on purpose: the route is reached, nothing is erased.
+		"POST /api/v1/customers/{id}/erase": c("POST", fmt.Sprintf("/api/v1/customers/%d/erase", f.Colleague.ID), func(string) any {
+			return map[string]any{"tickets": "keep", "confirm": "no"}
+		}, "AFFFFFU"),
+		"GET /api/v1/organizations": c("GET", "/api/v1/organizations", none, "AFAAFFU"),
 		"POST /api/v1/organizations": c("POST", "/api/v1/organizations", func(tag string) any {
 			return map[string]any{"name": "Org " + tag}
 		}, "AFAAFFU"),

@@ -63,6 +63,8 @@ func Routes() []Route {
 		{"POST", "/api/v1/customers", perms(access.CustomerWrite), (*Server).createCustomer},
 		{"GET", "/api/v1/customers/{id}", perms(access.CustomerRead), (*Server).getCustomer},
 		{"PATCH", "/api/v1/customers/{id}", perms(access.CustomerWrite), (*Server).updateCustomer},
+		{"GET", "/api/v1/customers/{id}/export", perms(access.CustomerPrivacy), (*Server).exportCustomer},
+		{"POST", "/api/v1/customers/{id}/erase", perms(access.CustomerPrivacy), (*Server).eraseCustomer},
 		{"GET", "/api/v1/organizations", perms(access.CustomerRead), (*Server).listOrganizations},
 		{"POST", "/api/v1/organizations", perms(access.CustomerWrite), (*Server).createOrganization},
 

@@ -20,6 +20,7 @@ import (
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/keyring"
+	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/ticket"
 	"github.com/hesar/hesar/internal/workspace"
 )
@@ -65,6 +66,7 @@ type App struct {
 	Customers    *customer.Service
 	Tickets      *ticket.Service
 	Attachments  *attachment.Service
+	Privacy      *privacy.Service
 	API          *api.Server
 }
 
@@ -137,8 +139,9 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) *App {
 		dir = filepath.Join(os.TempDir(), "hesar-attachments-"+rand.Text())
 	}
 	a.Attachments = attachment.New(attachment.Opts{DB: d, Keys: keys, Tickets: a.Tickets, Blobs: attachment.LocalBlobs{Dir: dir}})
+	a.Privacy = privacy.New(privacy.Opts{DB: d, Keys: keys, Customers: a.Customers, Tickets: a.Tickets, Attachments: a.Attachments, Identity: a.Identity})
 	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
-		Tickets: a.Tickets, Attachments: a.Attachments, Ready: a.Ready, Version: Version})
+		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Ready: a.Ready, Version: Version})
 	return a
 }
 
