@@ -76,7 +76,7 @@ master key, and tells you how to create the first workspace and admin.`)
 		"start_to_ready_ms", float64(time.Since(processStart).Microseconds())/1000)
 	fmt.Fprintf(io.Err, "Hesar %s is listening on http://%s (storage: %s)\n", app.Version, ln.Addr(), storage)
 	if ws, err := a.Workspaces.List(ctx); err == nil && len(ws) == 0 {
-		printFirstSteps(io.Err)
+		printFirstSteps(io.Err, ln.Addr().String(), storageArgs(st))
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -124,8 +124,24 @@ func selfName() string {
 	return "hesar"
 }
 
-func printFirstSteps(w io.Writer) {
-	h := selfName()
+// storageArgs repeats the storage flags a user gave serve, so the hints
+// they copy talk to the same database.
+func storageArgs(st storageFlags) string {
+	var b strings.Builder
+	if st.data != "./data" && os.Getenv("HESAR_DATA_DIR") == "" {
+		fmt.Fprintf(&b, " --data %q", st.data)
+	}
+	if st.databaseURL != "" && os.Getenv("HESAR_DATABASE_URL") == "" {
+		b.WriteString(" --database-url \"$HESAR_DATABASE_URL\"")
+	}
+	if st.masterKeyFile != "" && os.Getenv("HESAR_MASTER_KEY_FILE") == "" {
+		fmt.Fprintf(&b, " --master-key-file %q", st.masterKeyFile)
+	}
+	return b.String()
+}
+
+func printFirstSteps(w io.Writer, addr, storage string) {
+	h := selfName() + storage
 	fmt.Fprintf(w, `
 No workspace exists yet. In another terminal, create one and its first admin:
 
@@ -136,9 +152,9 @@ No workspace exists yet. In another terminal, create one and its first admin:
 
 then call the API with the token:
 
-  curl -H "Authorization: Bearer <token>" http://127.0.0.1:8080/api/v1/me
+  curl -H "Authorization: Bearer <token>" http://%[2]s/api/v1/me
 
-`, h)
+`, h, addr)
 }
 
 func migrate(ctx context.Context, io Stdio, args []string) error {
