@@ -172,30 +172,13 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 				return err
 			}
 		}
-		if t.Number, err = nextNumber(ctx, tx, ws); err != nil {
-			return err
+		rows := newTicketRows{t: &t, scope: scope, messageID: messageID, eventID: eventID, subjectEnc: subjectEnc,
+			subjectOrig: subjectOrig, subjectKinds: joinKinds(subject.kinds), bodyEnc: bodyEnc, bodyOrig: bodyOrig,
+			bodyKinds: joinKinds(body.kinds), tokens: tokens, now: now}
+		if tx.Dialect() == db.Postgres && len(tokens) <= maxPostingsInOneStatement {
+			return rows.insertPostgres(ctx, tx)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO tickets (id, workspace_id, number, subject_enc, status, priority, channel, department_id,
-			assignee_id, customer_id, organization_id, tags, created_at, updated_at, solved_at, subject_original_enc, subject_masked_kinds)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)`,
-			t.ID, ws, t.Number, subjectEnc, string(t.Status), string(t.Priority), t.Channel, t.DepartmentID,
-			nullID(t.AssigneeID), t.CustomerID, nullID(t.OrganizationID), strings.Join(t.Tags, " "), now, nullTime(t.SolvedAt.UnixMicro(), !t.SolvedAt.IsZero()),
-			subjectOrig, joinKinds(subject.kinds))
-		if err != nil {
-			return fmt.Errorf("insert ticket: %w", err)
-		}
-		author, authorID := actorOf(scope)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, messageID, ws, t.ID, string(KindReply), author, authorID, bodyEnc, now, bodyOrig, joinKinds(body.kinds)); err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		if err := insertTags(ctx, tx, ws, t.ID, t.Tags); err != nil {
-			return err
-		}
-		if err := insertPostings(ctx, tx, ws, t.ID, tokens); err != nil {
-			return err
-		}
-		return insertEvent(ctx, tx, scope, eventID, ws, t.ID, "created", "", string(t.Status), now)
+		return rows.insert(ctx, tx)
 	})
 	if err != nil {
 		return Ticket{}, err
