@@ -122,15 +122,7 @@ func (s *Server) listAttachments(w http.ResponseWriter, r *http.Request, p ident
 	if err != nil {
 		return err
 	}
-	out := list[attachmentView]{Data: []attachmentView{}}
-	for i, a := range atts {
-		if i == int(limit) {
-			c := itoa(atts[i-1].ID)
-			out.NextCursor = &c
-			break
-		}
-		out.Data = append(out.Data, viewAttachment(a))
-	}
+	out := pageOf(atts, int(limit), func(x attachment.Attachment) int64 { return x.ID }, viewAttachment)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

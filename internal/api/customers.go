@@ -73,15 +73,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, p identit
 	if err != nil {
 		return err
 	}
-	for i, c := range cs {
-		if i == int(limit) {
-			next := itoa(cs[i-1].ID)
-			out.NextCursor = &next
-			break
-		}
-		out.Data = append(out.Data, viewCustomer(c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, pageOf(cs, int(limit), func(c customer.Customer) int64 { return c.ID }, viewCustomer))
 	return nil
 }
 

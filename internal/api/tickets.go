@@ -268,15 +268,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p identity
 	if err != nil {
 		return err
 	}
-	out := list[messageView]{Data: []messageView{}}
-	for i, m := range msgs {
-		if i == int(limit) {
-			c := itoa(msgs[i-1].ID)
-			out.NextCursor = &c
-			break
-		}
-		out.Data = append(out.Data, viewMessage(m))
-	}
+	out := pageOf(msgs, int(limit), func(x ticket.Message) int64 { return x.ID }, viewMessage)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

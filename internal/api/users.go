@@ -86,15 +86,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p identity.Pr
 	if err != nil {
 		return err
 	}
-	out := list[userView]{Data: []userView{}}
-	for i, u := range us {
-		if i == int(limit) {
-			next := itoa(us[i-1].ID)
-			out.NextCursor = &next
-			break
-		}
-		out.Data = append(out.Data, viewUser(u))
-	}
+	out := pageOf(us, int(limit), func(x identity.User) int64 { return x.ID }, viewUser)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -196,3 +196,19 @@ type list[T any] struct {
 	Data       []T     `json:"data"`
 	NextCursor *string `json:"next_cursor"`
 }
+
+// pageOf renders items fetched with limit+1 as one page: when the extra
+// item came back, another page follows, and its cursor is the id of the
+// last item shown.
+func pageOf[T, V any](items []T, limit int, id func(T) int64, view func(T) V) list[V] {
+	out := list[V]{Data: []V{}}
+	for i, it := range items {
+		if i == limit {
+			c := itoa(id(items[i-1]))
+			out.NextCursor = &c
+			break
+		}
+		out.Data = append(out.Data, view(it))
+	}
+	return out
+}

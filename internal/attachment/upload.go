@@ -97,7 +97,7 @@ func (s *Service) Attach(ctx context.Context, scope access.Scope, number int64, 
 		_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, workspace_id, ticket_id, message_id, name_enc, content_type,
 			size_bytes, dangerous, key_version, salt, storage_key, author_type, author_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			id, ws, t.ID, nullID(in.MessageID), nameEnc, a.ContentType, size, boolInt(a.Dangerous), int64(version), salt, key,
+			id, ws, t.ID, db.NullID(in.MessageID), nameEnc, a.ContentType, size, db.Bool(a.Dangerous), int64(version), salt, key,
 			a.AuthorType, a.AuthorID, now)
 		return err
 	})
@@ -235,18 +235,4 @@ func refineZip(v verdict, name string, ra io.ReaderAt, size int64) (verdict, err
 
 func blocked(v verdict) error {
 	return errs.Field("file", "is %s (%s): executables, scripts, HTML, SVG and macro-enabled documents are not accepted in this workspace", v.Reason, v.ContentType)
-}
-
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

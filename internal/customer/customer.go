@@ -115,7 +115,7 @@ func (p *Pending) Upsert(ctx context.Context, tx *db.Tx) (id, organizationID int
 	now := db.Now()
 	res, err := tx.ExecContext(ctx, `INSERT INTO customers (id, workspace_id, organization_id, org_access, email_enc, email_idx, name_enc, phone_enc, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (workspace_id, email_idx) DO NOTHING`,
-		p.id, p.ws, nullID(p.organizationID), boolInt(p.orgAccess), p.emailEnc, p.emailIdx, p.nameEnc, p.phoneEnc, now)
+		p.id, p.ws, db.NullID(p.organizationID), db.Bool(p.orgAccess), p.emailEnc, p.emailIdx, p.nameEnc, p.phoneEnc, now)
 	if err != nil {
 		return 0, 0, false, err
 	}
@@ -282,17 +282,17 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, id int64, p Pa
 					return err
 				}
 			}
-			if err := set("organization_id", nullID(*p.OrganizationID)); err != nil {
+			if err := set("organization_id", db.NullID(*p.OrganizationID)); err != nil {
 				return err
 			}
 			// Tickets follow the customer's organization, so organization
 			// access stays correct.
-			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET organization_id = $1 WHERE workspace_id = $2 AND customer_id = $3`, nullID(*p.OrganizationID), ws, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET organization_id = $1 WHERE workspace_id = $2 AND customer_id = $3`, db.NullID(*p.OrganizationID), ws, id); err != nil {
 				return err
 			}
 		}
 		if p.OrgAccess != nil {
-			if err := set("org_access", boolInt(*p.OrgAccess)); err != nil {
+			if err := set("org_access", db.Bool(*p.OrgAccess)); err != nil {
 				return err
 			}
 		}
@@ -331,18 +331,4 @@ func (s *Service) scan(ctx context.Context, row scanner) (Customer, error) {
 	c.OrganizationID, c.OrgAccess = org.Int64, orgAccess == 1
 	c.CreatedAt, c.UpdatedAt = db.Time(created), db.Time(updated)
 	return c, nil
-}
-
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -55,3 +55,19 @@ func itoa(n int) string {
 	}
 	return itoa(n/10) + string(rune('0'+n%10))
 }
+
+// NullID stores id 0 ("none") as NULL.
+func NullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// Bool stores a boolean as 0 or 1, the same on both databases.
+func Bool(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

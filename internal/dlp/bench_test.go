@@ -59,3 +59,14 @@ func BenchmarkScanLarge(b *testing.B) {
 		Scan(msg)
 	}
 }
+
+// BenchmarkReferenceToLower lower-cases the same message: a yardstick for
+// reading the numbers above on a given machine (Mask should stay within a
+// small multiple of it).
+func BenchmarkReferenceToLower(b *testing.B) {
+	msg := benchMessage()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		strings.ToLower(msg)
+	}
+}

@@ -1,12 +1,14 @@
 package dlp
 
+import "sort"
+
 // scanner holds one text's tokens and keyword hits while the rules run.
 type scanner struct {
 	text     string
 	toks     []token
 	hits     []hit
 	cardLast []int // the last token of each card found, for the expiry rule
-	found    []Finding
+	found    []candidate
 	buf      []byte // digit values of the candidate being checked
 }
 
@@ -17,8 +19,17 @@ func newScanner(text string) *scanner {
 	return s
 }
 
-func (s *scanner) add(k Kind, start, end int, masked string) {
-	s.found = append(s.found, Finding{Kind: k, Start: start, End: end, Masked: masked})
+// candidate is a finding before overlaps are resolved. Its masked form is
+// built only once it is kept: it keeps head value characters at the start
+// and tail at the end.
+type candidate struct {
+	Finding
+	head, tail int
+	alnum      bool // ASCII letters are value characters too (IBAN)
+}
+
+func (s *scanner) add(k Kind, start, end, head, tail int, alnum bool) {
+	s.found = append(s.found, candidate{Finding{Kind: k, Start: start, End: end}, head, tail, alnum})
 }
 
 // cards finds card numbers. A card is 13 to 19 digits in one token or in a
@@ -45,39 +56,45 @@ func (s *scanner) cards() {
 
 // cardCopies masks every other copy of a card number found in the text,
 // whatever stands around it: once "4111111111111111" is known to be a card,
-// "ref4111111111111111" gives it away too. A copy is a whole token or a
-// whole chain of tokens with the same digits.
+// "ref4111111111111111" or "411111111111111 1" gives it away too. A copy is
+// a token, or tokens linked by single separators, with the same digits.
 func (s *scanner) cardCopies() {
-	if len(s.found) == 0 {
+	cards := s.found // only cards so far, in order
+	if len(cards) == 0 {
 		return
 	}
-	known := make(map[string]bool, len(s.found))
-	for _, f := range s.found {
-		known[string(appendDigits(nil, s.text[f.Start:f.End]))] = true
+	known := make(map[string]bool, len(cards))
+	var lengths uint32 // bit n set: a card of n digits was found
+	for _, f := range cards {
+		d := appendDigits(nil, s.text[f.Start:f.End])
+		known[string(d)] = true
+		lengths |= 1 << len(d)
 	}
 	t := s.toks
-	try := func(i, j int) {
-		s.buf = appendDigits(s.buf[:0], s.text[t[i].start:t[j].end])
-		if known[string(s.buf)] {
-			s.add(KindCard, t[i].start, t[j].end, maskCard(s.text[t[i].start:t[j].end], len(s.buf)))
-		}
-	}
-	for a := 0; a < len(t); {
-		b, pure, total := a, t[a].pure, t[a].ndig
-		for b+1 < len(t) && t[b].link != linkNone {
-			b++
-			pure, total = pure && t[b].pure, total+t[b].ndig
-		}
-		for i := a; i <= b; i++ {
-			if t[i].pure && t[i].ndig >= 13 && t[i].ndig <= 19 {
-				try(i, i)
+	for i := range t {
+		total := 0
+		for j := i; j < len(t) && t[j].pure; j++ {
+			if total += t[j].ndig; total > 19 {
+				break
+			}
+			if lengths&(1<<total) != 0 && !overlaps(cards, t[i].start, t[j].end) {
+				s.buf = appendDigits(s.buf[:0], s.text[t[i].start:t[j].end])
+				if known[string(s.buf)] {
+					s.add(KindCard, t[i].start, t[j].end, cardHead(total), 4, false)
+				}
+			}
+			if t[j].link == linkNone {
+				break
 			}
 		}
-		if b > a && pure && total >= 13 && total <= 19 {
-			try(a, b)
-		}
-		a = b + 1
 	}
+}
+
+// overlaps reports whether [start, end) overlaps one of the findings,
+// which are sorted and do not overlap each other.
+func overlaps(found []candidate, start, end int) bool {
+	k := sort.Search(len(found), func(i int) bool { return found[i].Start >= end })
+	return k > 0 && found[k-1].End > start
 }
 
 // cardFrom tries the longest card that starts at token i of the chain a..b
@@ -98,7 +115,7 @@ func (s *scanner) cardFrom(i, a, b int) int {
 	for k := n - 1; k >= 0; k-- {
 		if j := ends[k]; s.isCard(i, j, a, b) {
 			t := s.toks
-			s.add(KindCard, t[i].start, t[j].end, maskCard(s.text[t[i].start:t[j].end], len(s.buf)))
+			s.add(KindCard, t[i].start, t[j].end, cardHead(len(s.buf)), 4, false)
 			s.cardLast = append(s.cardLast, j)
 			return j
 		}
@@ -194,13 +211,13 @@ func luhn(d []byte) bool {
 	return sum%10 == 0
 }
 
-// maskCard keeps the first 6 and last 4 of n digits, as PCI DSS allows at
-// most, but only the first 4 of a card shorter than 16 digits: 6+4 of a
-// 13-digit card would leave 3 digits, one of them fixed by the Luhn check.
-func maskCard(s string, n int) string {
-	head := 6
+// cardHead is how many leading digits of an n-digit card stay visible:
+// the first 6, as PCI DSS allows at most, but only 4 for a card shorter
+// than 16 digits, where 6+4 of a 13-digit card would leave 3 digits hidden
+// and one of them fixed by the Luhn check. The last 4 always stay.
+func cardHead(n int) int {
 	if n < 16 {
-		head = 4
+		return 4
 	}
-	return maskUnits(s, head, 4, false)
+	return 6
 }

@@ -16,6 +16,7 @@
 package dlp
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -67,14 +68,23 @@ func Scan(text string) []Finding {
 	s.shebas()
 	s.secrets()
 	s.nationalIDs()
-	return resolve(s.found)
+	kept := resolve(s.found)
+	if len(kept) == 0 {
+		return nil
+	}
+	found := make([]Finding, len(kept))
+	for i, c := range kept {
+		found[i] = c.Finding
+		found[i].Masked = maskUnits(text[c.Start:c.End], c.head, c.tail, c.alnum)
+	}
+	return found
 }
 
 // Mask returns text with every finding replaced by its masked form, and the
 // findings:
 //
-//   - card: the first 6 and last 4 digits stay (first 4 and last 4 for 13-15
-//     digit cards, where 6+4 would leave only 3 digits hidden), every other
+//   - card: the first 6 and last 4 digits stay (the first 4 of a card
+//     shorter than 16 digits, where 6+4 would hide as few as 3), every other
 //     digit becomes '•', separators stay where they were: "6037 99•• ••••
 //     1234". Digits stay in the script they were written in.
 //   - cvv and pin: every digit becomes '•'; nothing of a secret is kept.
@@ -145,18 +155,17 @@ func priority(k Kind) int {
 // resolve drops candidates that overlap a candidate of higher priority (or
 // an earlier one of the same priority) and returns the rest ordered by
 // Start. It is O(n log n) so a text full of numbers stays cheap.
-func resolve(cands []Finding) []Finding {
+func resolve(cands []candidate) []candidate {
 	if len(cands) < 2 {
 		return cands
 	}
-	sort.SliceStable(cands, func(i, j int) bool {
-		pi, pj := priority(cands[i].Kind), priority(cands[j].Kind)
-		if pi != pj {
-			return pi < pj
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		if pa, pb := priority(a.Kind), priority(b.Kind); pa != pb {
+			return pa - pb
 		}
-		return cands[i].Start < cands[j].Start
+		return a.Start - b.Start
 	})
-	kept := make([]Finding, 0, len(cands))
+	kept := make([]candidate, 0, len(cands))
 	for _, c := range cands {
 		// kept is sorted and non-overlapping, so only the last finding
 		// that starts before c ends can overlap it.
@@ -164,7 +173,7 @@ func resolve(cands []Finding) []Finding {
 		if k > 0 && kept[k-1].End > c.Start {
 			continue
 		}
-		kept = append(kept, Finding{})
+		kept = append(kept, candidate{})
 		copy(kept[k+1:], kept[k:])
 		kept[k] = c
 	}

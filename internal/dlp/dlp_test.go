@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // fa writes the ASCII digits of s in Persian digits, ar in Arabic-Indic
@@ -261,6 +262,19 @@ func TestMaskingTwiceChangesNothing(t *testing.T) {
 		once, _ := Mask(text)
 		if twice, found := Mask(once); twice != once {
 			t.Errorf("Mask(Mask(%q)) = %q, want %q (found %+v)", text, twice, once, found)
+		}
+	}
+}
+
+// The fast character classes run on every byte of a text; they must agree
+// with the unicode package they shortcut.
+func TestFastCharacterClassesMatchUnicode(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if got, want := isLetter(r), unicode.IsLetter(r); got != want {
+			t.Fatalf("isLetter(%U) = %v, want %v", r, got, want)
+		}
+		if got, want := isDigitLike(r), r == maskRune || unicode.IsDigit(r); got != want {
+			t.Fatalf("isDigitLike(%U) = %v, want %v", r, got, want)
 		}
 	}
 }

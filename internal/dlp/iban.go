@@ -67,7 +67,7 @@ func (s *scanner) ibans() {
 			}
 		}
 		if end := s.ibanAt(i); end > 0 {
-			s.add(KindIBAN, i, end, maskUnits(text[i:end], 2, 4, true))
+			s.add(KindIBAN, i, end, 2, 4, true)
 			done = end
 		}
 	}
@@ -75,71 +75,92 @@ func (s *scanner) ibans() {
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
-// ibanAt returns the end of the IBAN whose country code is at i, or 0.
+// ibanText is what follows a country code: up to 35 characters, read
+// across single spaces.
+type ibanText struct {
+	cc     [2]byte // country code, upper case
+	c      [35]ibanChar
+	n      int
+	tailOK bool // what follows the last character ends the number
+}
+
+// ibanAt returns the end of the IBAN whose country code is at i, or 0. A
+// known country's IBAN must have exactly its length; for another code the
+// longest length from 34 down to 15 that passes the check wins.
 func (s *scanner) ibanAt(i int) int {
 	text := s.text
-	cc := [2]byte{text[i] &^ 0x20, text[i+1] &^ 0x20}
 	lower := text[i] >= 'a' || text[i+1] >= 'a'
-	want, known := ibanLengths[cc]
-	if lower && cc != [2]byte{'I', 'R'} {
+	x := ibanText{cc: [2]byte{text[i] &^ 0x20, text[i+1] &^ 0x20}}
+	if lower && x.cc != [2]byte{'I', 'R'} {
 		return 0
 	}
-	pos := i + 2
+	if !x.read(text, i+2) {
+		return 0
+	}
+	if want, known := ibanLengths[x.cc]; known {
+		return x.endAt(want)
+	}
+	if lower {
+		return 0
+	}
+	for total := min(x.n+2, 34); total >= 15; total-- {
+		if end := x.endAt(total); end > 0 {
+			return end
+		}
+	}
+	return 0
+}
+
+// read collects the characters from pos on, and reports whether they can
+// start an IBAN: two check digits and enough characters after them.
+func (x *ibanText) read(text string, pos int) bool {
 	if text[pos] == ' ' { // "IR 06 0170 ..."
 		pos++
 	}
-	var c [35]ibanChar
-	n := 0
-	for pos < len(text) && n < len(c) {
+	for pos < len(text) && x.n < len(x.c) {
 		r, size := utf8.DecodeRuneInString(text[pos:])
 		if v := alnumValue(r); v >= 0 {
-			c[n] = ibanChar{v: int8(v), end: pos + size}
-			n++
+			x.c[x.n] = ibanChar{v: int8(v), end: pos + size}
+			x.n++
 			pos += size
 			continue
 		}
-		if r == ' ' && n > 0 && pos+1 < len(text) {
+		if r == ' ' && x.n > 0 && pos+1 < len(text) {
 			if next, _ := utf8.DecodeRuneInString(text[pos+1:]); alnumValue(next) >= 0 {
-				c[n-1].brk = true
+				x.c[x.n-1].brk = true
 				pos++
 				continue
 			}
 		}
 		break
 	}
-	if n < 13 || c[0].v > 9 || c[1].v > 9 {
+	if x.n < 13 || x.c[0].v > 9 || x.c[1].v > 9 {
+		return false
+	}
+	last := x.c[x.n-1].end
+	x.tailOK = x.n < len(x.c) && !glueAfter(text, last) && !digitLikeAt(text, last)
+	return true
+}
+
+// endAt returns where an IBAN of total characters (country code included)
+// ends, if it ends between two groups or at the end of the number and
+// passes the mod-97 check; otherwise 0.
+func (x *ibanText) endAt(total int) int {
+	k := total - 3 // index of the last character
+	if k >= x.n || !(x.c[k].brk || k == x.n-1 && x.tailOK) {
 		return 0
 	}
-	tailOK := n < len(c) && !glueAfter(text, c[n-1].end) && !digitLikeAt(text, c[n-1].end)
-	try := func(total int) int {
-		k := total - 3 // index of the last character
-		if k >= n || !(c[k].brk || k == n-1 && tailOK) {
-			return 0
-		}
-		if cc == [2]byte{'I', 'R'} {
-			for _, ch := range c[:k+1] {
-				if ch.v > 9 { // Sheba numbers are all digits
-					return 0
-				}
+	if x.cc == [2]byte{'I', 'R'} {
+		for _, ch := range x.c[:k+1] {
+			if ch.v > 9 { // Sheba numbers are all digits
+				return 0
 			}
 		}
-		if mod97(c[2:k+1], cc, c[0].v, c[1].v) != 1 {
-			return 0
-		}
-		return c[k].end
 	}
-	if known {
-		return try(want)
-	}
-	if lower {
+	if mod97(x.c[2:k+1], x.cc, x.c[0].v, x.c[1].v) != 1 {
 		return 0
 	}
-	for total := min(n+2, 34); total >= 15; total-- {
-		if end := try(total); end > 0 {
-			return end
-		}
-	}
-	return 0
+	return x.c[k].end
 }
 
 func digitLikeAt(text string, pos int) bool {
@@ -201,7 +222,7 @@ func (s *scanner) shebas() {
 			c[k].v = int8(v)
 		}
 		if mod97(c[2:], [2]byte{'I', 'R'}, c[0].v, c[1].v) == 1 {
-			s.add(KindIBAN, t[i].start, t[j].end, maskUnits(s.text[t[i].start:t[j].end], 0, 4, false))
+			s.add(KindIBAN, t[i].start, t[j].end, 0, 4, false)
 		}
 	}
 }

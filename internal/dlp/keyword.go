@@ -190,17 +190,32 @@ func afterLetter(text string, i int) bool {
 // keyword starts a word; at one position the longest keyword wins.
 func findKeywords(text string, dst []hit) []hit {
 	for i := 0; i < len(text); i++ {
-		if !mayStartKeyword(text, i) || i > 0 && afterLetter(text, i) {
+		if !mayStartKeyword(text, i) {
+			if c := text[i]; c >= 0xc0 && c < 0xe0 && i+1 < len(text) && text[i+1]&0xc0 == 0x80 {
+				i++ // skip the second byte of a Persian letter too
+			}
 			continue
 		}
-		r, _ := utf8.DecodeRuneInString(text[i:])
+		if i > 0 && afterLetter(text, i) {
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
 		ks := keywordsStartingWith(fold(r))
 		if ks == nil {
 			continue
 		}
+		// Most words fail on their second letter: read it once.
+		var second rune
+		if i+size < len(text) {
+			r, _ := utf8.DecodeRuneInString(text[i+size:])
+			second = fold(r)
+		}
 		best := -1
 		var cat category
 		for _, k := range ks {
+			if len(k.pattern) > 1 && k.pattern[1] != ' ' && k.pattern[1] != second {
+				continue
+			}
 			if end, ok := k.match(text, i); ok && end > best {
 				best, cat = end, k.cat
 			}

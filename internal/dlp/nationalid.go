@@ -29,8 +29,7 @@ func (s *scanner) nationalIDs() {
 }
 
 func (s *scanner) addID(i, j int) {
-	v := s.text[s.toks[i].start:s.toks[j].end]
-	s.add(KindNationalID, s.toks[i].start, s.toks[j].end, maskUnits(v, 0, 3, false))
+	s.add(KindNationalID, s.toks[i].start, s.toks[j].end, 0, 3, false)
 }
 
 // idByKeyword applies the keyword rule to the 10-digit token i.

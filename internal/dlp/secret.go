@@ -1,9 +1,6 @@
 package dlp
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 const (
 	// keywordGap is how far, in characters, a value may follow its keyword:
@@ -52,7 +49,7 @@ func (s *scanner) secrets() {
 
 func (s *scanner) addSecret(k Kind, i int) {
 	t := s.toks[i]
-	s.add(k, t.start, t.end, strings.Repeat(string(maskRune), t.nrunes))
+	s.add(k, t.start, t.end, 0, 0, false)
 }
 
 // tokenAfter returns the first token after a keyword that ends at pos, if

@@ -159,6 +159,12 @@ func tokenize(text string, dst []token) []token {
 		}
 		t := token{start: i, pure: true}
 		for i < len(text) {
+			if c := text[i]; c >= '0' && c <= '9' {
+				t.ndig++
+				t.nrunes++
+				i++
+				continue
+			}
 			r, size := utf8.DecodeRuneInString(text[i:])
 			if isDigitLike(r) {
 				if digitValue(r) < 0 {

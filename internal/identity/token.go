@@ -85,7 +85,7 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, workspace_id, user_id, customer_id, name, token_hash, prefix, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			id, scope.WorkspaceID, nullID(in.UserID), nullID(in.CustomerID), in.Name, s.keys.TokenHash(secret), t.Prefix, now, expires)
+			id, scope.WorkspaceID, db.NullID(in.UserID), db.NullID(in.CustomerID), in.Name, s.keys.TokenHash(secret), t.Prefix, now, expires)
 		return err
 	})
 	if err != nil {
@@ -107,13 +107,6 @@ func ownerExists(ctx context.Context, tx *db.Tx, ws int64, in NewToken) error {
 		return errs.Field(field, "no such active %s in this workspace", strings.TrimSuffix(field, "_id"))
 	}
 	return nil
-}
-
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
 }
 
 // ListTokens returns the tokens the scope's user owns (all tokens of the

@@ -316,13 +316,6 @@ func actorOf(scope access.Scope) (string, int64) {
 	return string(scope.Kind), scope.ActorID
 }
 
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
 func nullTime(us int64, ok bool) any {
 	if !ok {
 		return nil

@@ -54,7 +54,7 @@ func (r newTicketRows) insert(ctx context.Context, tx *db.Tx) error {
 func (r newTicketRows) ticketArgs() []any {
 	t := r.t
 	return []any{t.ID, t.WorkspaceID, t.Number, r.subjectEnc, string(t.Status), string(t.Priority), t.Channel, t.DepartmentID,
-		nullID(t.AssigneeID), t.CustomerID, nullID(t.OrganizationID), strings.Join(t.Tags, " "), r.now,
+		db.NullID(t.AssigneeID), t.CustomerID, db.NullID(t.OrganizationID), strings.Join(t.Tags, " "), r.now,
 		nullTime(t.SolvedAt.UnixMicro(), !t.SolvedAt.IsZero()), r.subjectOrig, r.subjectKinds}
 }
 

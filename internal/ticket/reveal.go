@@ -66,7 +66,7 @@ func (s *Service) Reveal(ctx context.Context, scope access.Scope, number, messag
 	now := db.Now()
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO reveals (id, workspace_id, ticket_id, message_id, actor_type, actor_id, reason_enc, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ids[0], ws, t.ID, nullID(messageID), actor, actorID, reasonEnc, now)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ids[0], ws, t.ID, db.NullID(messageID), actor, actorID, reasonEnc, now)
 		if err != nil {
 			return err
 		}

@@ -247,7 +247,7 @@ func (s *Service) plan(ctx context.Context, tx *db.Tx, scope access.Scope, t Tic
 	}
 	if assignee != t.AssigneeID {
 		changes = append(changes, change{"assignee", idString(t.AssigneeID), idString(assignee)})
-		set.add("assignee_id", nullID(assignee))
+		set.add("assignee_id", db.NullID(assignee))
 	}
 	if p.Tags != nil && !slices.Equal(*p.Tags, t.Tags) {
 		changes = append(changes, change{"tags", strings.Join(t.Tags, " "), strings.Join(*p.Tags, " ")})
