@@ -15,7 +15,11 @@ type Permission string
 // The permissions. Department-bound ticket rights apply only to tickets in
 // the actor's departments unless the actor also has TicketAllDepartments.
 const (
-	TicketRead           Permission = "ticket.read"
+	TicketRead Permission = "ticket.read"
+	// TicketContent adds what customers wrote to TicketRead: subjects,
+	// messages, attachments and keyword search. Without it a reader sees a
+	// ticket's metadata only (status, times, department, assignee).
+	TicketContent        Permission = "ticket.content"
 	TicketAllDepartments Permission = "ticket.all_departments"
 	TicketCreate         Permission = "ticket.create"
 	TicketUpdate         Permission = "ticket.update"
@@ -45,7 +49,7 @@ const (
 
 // AllPermissions lists every permission that can be granted.
 var AllPermissions = []Permission{
-	TicketRead, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
+	TicketRead, TicketContent, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 	TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
 	DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy, PortalTickets,
 }
@@ -63,19 +67,21 @@ const (
 // Roles lists the staff roles in order of power.
 var Roles = []Role{RoleAdmin, RoleSupervisor, RoleAgent}
 
-// rolePermissions is the whole policy for staff. Supervisors watch their
-// departments' work but do not get the customer directory (personal data).
+// rolePermissions is the whole policy for staff. Supervisors watch and
+// steer their departments' work (status, priority, department, assignee)
+// without seeing customers' personal data: no customer directory and no
+// ticket content (subjects, messages, files, search).
 var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {
-		TicketRead, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
+		TicketRead, TicketContent, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 		TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
 		DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy,
 	},
 	RoleSupervisor: {
-		TicketRead, TicketUpdate, TicketAssign, TicketNote, DepartmentRead, UserRead, TokenCreate,
+		TicketRead, TicketUpdate, TicketAssign, DepartmentRead, UserRead, TokenCreate,
 	},
 	RoleAgent: {
-		TicketRead, TicketCreate, TicketUpdate, TicketAssign, TicketReply, TicketNote,
+		TicketRead, TicketContent, TicketCreate, TicketUpdate, TicketAssign, TicketReply, TicketNote,
 		CustomerRead, CustomerWrite, DepartmentRead, UserRead, TokenCreate,
 	},
 }

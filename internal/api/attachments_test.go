@@ -399,18 +399,20 @@ func TestAttachmentsFollowTicketAccess(t *testing.T) {
 			t.Fatalf("note file %+v", internal)
 		}
 
-		for _, role := range []string{"sales_agent", "supervisor", "colleague"} {
+		// Outside their scope: 404. Supervisors never read files at all
+		// (no ticket.content): 403 whatever the ticket.
+		for role, want := range map[string]int{"sales_agent": 404, "colleague": 404, "supervisor": 403} {
 			c := e.as(t, role)
-			if r := c.do("GET", e.files(), nil); r.Status != 404 {
-				t.Errorf("%s lists a Finance ticket's files: %d", role, r.Status)
+			if r := c.do("GET", e.files(), nil); r.Status != want {
+				t.Errorf("%s lists a Finance ticket's files: %d, want %d", role, r.Status, want)
 			}
 			for _, id := range []int64{shared.ID, internal.ID} {
-				if res, _, _ := c.download(id); res.StatusCode != 404 {
-					t.Errorf("%s downloads attachment %d: %d", role, id, res.StatusCode)
+				if res, _, _ := c.download(id); res.StatusCode != want {
+					t.Errorf("%s downloads attachment %d: %d, want %d", role, id, res.StatusCode, want)
 				}
 			}
-			if r := c.upload(e.files(), "x.txt", strings.NewReader("x")); r.Status != 404 {
-				t.Errorf("%s uploads to a Finance ticket: %d", role, r.Status)
+			if r := c.upload(e.files(), "x.txt", strings.NewReader("x")); r.Status != want {
+				t.Errorf("%s uploads to a Finance ticket: %d, want %d", role, r.Status, want)
 			}
 		}
 
@@ -457,9 +459,10 @@ func TestFilesTheCustomerSeesNeedTheRightToReply(t *testing.T) {
 			t.Errorf("supervisor ticket-level upload: %d", r.Status)
 		}
 		var note struct{ ID int64 }
-		sup.must(201, "POST", path+"/messages", map[string]any{"kind": "note", "body": "n"}, &note)
-		sup.mustUpload(fmt.Sprintf("%s/attachments?message_id=%d", path, note.ID), "x.txt", strings.NewReader("x"))
-		if r := e.as(t, "sales_agent").upload(fmt.Sprintf("%s/attachments?message_id=%d", path, note.ID), "x.txt", strings.NewReader("x")); r.Status != 403 {
+		agent := e.as(t, "sales_agent")
+		agent.must(201, "POST", path+"/messages", map[string]any{"kind": "note", "body": "n"}, &note)
+		agent.mustUpload(fmt.Sprintf("%s/attachments?message_id=%d", path, note.ID), "x.txt", strings.NewReader("x"))
+		if r := e.as(t, "admin").upload(fmt.Sprintf("%s/attachments?message_id=%d", path, note.ID), "x.txt", strings.NewReader("x")); r.Status != 403 {
 			t.Errorf("attaching to someone else's note: %d", r.Status)
 		}
 	})

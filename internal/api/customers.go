@@ -111,6 +111,9 @@ func (s *Server) updateCustomer(w http.ResponseWriter, r *http.Request, p identi
 	if err != nil {
 		return err
 	}
+	if patch.OrganizationID != nil || patch.OrgAccess != nil {
+		s.identity.ForgetCachedIdentities() // what the customer may see changed
+	}
 	writeJSON(w, http.StatusOK, viewCustomer(c))
 	return nil
 }

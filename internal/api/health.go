@@ -28,8 +28,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ identity.Prin
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ identity.Principal) error {
 	if s.ready != nil {
 		if err := s.ready(r.Context()); err != nil {
+			// The reason goes to the log, not to an unauthenticated caller.
 			s.log.Warn("not ready", "error", err.Error())
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 			return nil
 		}
 	}

@@ -55,20 +55,20 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 		"GET /api/v1/tickets/counts":        c("GET", "/api/v1/tickets/counts", none, "AAAAAAU"),
 		"GET /api/v1/tickets/{id}":          c("GET", t, none, "ANNAANU"),
 		"PATCH /api/v1/tickets/{id}":        c("PATCH", t, func(string) any { return map[string]any{"priority": "high"} }, "ANNAFNU"),
-		"GET /api/v1/tickets/{id}/messages": c("GET", t+"/messages", none, "ANNAANU"),
+		"GET /api/v1/tickets/{id}/messages": c("GET", t+"/messages", none, "AFNAANU"),
 		"POST /api/v1/tickets/{id}/messages": c("POST", t+"/messages", func(string) any {
 			return map[string]any{"kind": "note", "body": "n"}
-		}, "ANNAFNU"),
+		}, "AFNAFNU"),
 		"GET /api/v1/tickets/{id}/events": c("GET", t+"/events", none, "ANNAFFU"),
 		"POST /api/v1/tickets/{id}/reveal": c("POST", t+"/reveal", func(string) any {
 			return map[string]any{"message_id": 0, "reason": "matrix test of the reveal route"}
 		}, "AFFFFFU"),
-		"GET /api/v1/search": c("GET", "/api/v1/search?q=matrix", none, "AAAAAAU"),
+		"GET /api/v1/search": c("GET", "/api/v1/search?q=matrix", none, "AFAAAAU"),
 
-		"GET /api/v1/tickets/{id}/attachments": c("GET", t+"/attachments", none, "ANNAANU"),
+		"GET /api/v1/tickets/{id}/attachments": c("GET", t+"/attachments", none, "AFNAANU"),
 		"POST /api/v1/tickets/{id}/attachments": c("POST", t+"/attachments?name=m.json", func(tag string) any {
 			return map[string]any{"file": tag}
-		}, "ANNAANU"),
+		}, "AFNAANU"),
 
 		"GET /api/v1/customers": c("GET", "/api/v1/customers", none, "AFAAFFU"),
 		"POST /api/v1/customers": c("POST", "/api/v1/customers", func(tag string) any {
@@ -149,7 +149,7 @@ func TestAccessMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cases["GET /api/v1/attachments/{id}"] = matrixCase{"GET", fmt.Sprintf("/api/v1/attachments/%d", att.ID), func(string) any { return nil }, "ANNAANU"}
+		cases["GET /api/v1/attachments/{id}"] = matrixCase{"GET", fmt.Sprintf("/api/v1/attachments/%d", att.ID), func(string) any { return nil }, "AFNAANU"}
 		for _, rt := range api.Routes() {
 			key := rt.Method + " " + rt.Pattern
 			if len(rt.Perms) == 0 {

@@ -51,6 +51,10 @@ func (q *query) fail(name, msg string) {
 
 func (q *query) str(name string) string { return q.vals.Get(name) }
 
+// maxListValues bounds a list parameter: every list Hesar takes is a set
+// of a few known values.
+const maxListValues = 16
+
 // list reads a comma-separated or repeated parameter.
 func (q *query) list(name string) []string {
 	var out []string
@@ -60,6 +64,10 @@ func (q *query) list(name string) []string {
 				out = append(out, part)
 			}
 		}
+	}
+	if len(out) > maxListValues {
+		q.fail(name, "takes at most 16 values")
+		return nil
 	}
 	return out
 }

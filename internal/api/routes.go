@@ -33,6 +33,8 @@ func perms(p ...access.Permission) []access.Permission { return p }
 // Shorthands for permission sets used by several routes.
 var (
 	readTickets = perms(access.TicketRead, access.PortalTickets)
+	// readContent is for what customers wrote: messages, files, search.
+	readContent = perms(access.TicketContent, access.PortalTickets)
 	public      = perms(access.Public)
 )
 
@@ -50,14 +52,14 @@ func Routes() []Route {
 		{"GET", "/api/v1/tickets/counts", readTickets, (*Server).countTickets},
 		{"GET", "/api/v1/tickets/{id}", readTickets, (*Server).getTicket},
 		{"PATCH", "/api/v1/tickets/{id}", perms(access.TicketUpdate, access.TicketAssign, access.PortalTickets), (*Server).updateTicket},
-		{"GET", "/api/v1/tickets/{id}/messages", readTickets, (*Server).listMessages},
+		{"GET", "/api/v1/tickets/{id}/messages", readContent, (*Server).listMessages},
 		{"POST", "/api/v1/tickets/{id}/messages", perms(access.TicketReply, access.TicketNote, access.PortalTickets), (*Server).addMessage},
 		{"GET", "/api/v1/tickets/{id}/events", perms(access.TicketRead), (*Server).listEvents},
 		{"POST", "/api/v1/tickets/{id}/reveal", perms(access.SensitiveReveal), (*Server).reveal},
-		{"GET", "/api/v1/search", readTickets, (*Server).search},
-		{"GET", "/api/v1/tickets/{id}/attachments", readTickets, (*Server).listAttachments},
+		{"GET", "/api/v1/search", readContent, (*Server).search},
+		{"GET", "/api/v1/tickets/{id}/attachments", readContent, (*Server).listAttachments},
 		{"POST", "/api/v1/tickets/{id}/attachments", perms(access.TicketReply, access.TicketNote, access.PortalTickets), (*Server).uploadAttachment},
-		{"GET", "/api/v1/attachments/{id}", readTickets, (*Server).downloadAttachment},
+		{"GET", "/api/v1/attachments/{id}", readContent, (*Server).downloadAttachment},
 
 		{"GET", "/api/v1/customers", perms(access.CustomerRead), (*Server).listCustomers},
 		{"POST", "/api/v1/customers", perms(access.CustomerWrite), (*Server).createCustomer},

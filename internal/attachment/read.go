@@ -24,6 +24,9 @@ const columns = `a.id, a.workspace_id, a.ticket_id, a.message_id, a.name_enc, a.
 // caller showing MaxPage can ask for one more to learn whether another page
 // follows). Customers do not see the files of internal notes.
 func (s *Service) List(ctx context.Context, scope access.Scope, ticketNumber, after int64, limit int) ([]Attachment, error) {
+	if !canReadContent(scope) {
+		return nil, errs.ErrForbidden
+	}
 	t, err := s.tickets.Get(ctx, scope, ticketNumber)
 	if err != nil {
 		return nil, err
@@ -84,6 +87,9 @@ func (s *Service) scan(ctx context.Context, row scanner, extra ...any) (Attachme
 // bytes; but chunks before it have already been returned. A caller that
 // streams them on (the HTTP download) must abort the transfer on error.
 func (s *Service) Open(ctx context.Context, scope access.Scope, id int64) (Attachment, io.ReadCloser, error) {
+	if !canReadContent(scope) {
+		return Attachment{}, nil, errs.ErrForbidden
+	}
 	// Find the ticket first without decrypting anything, then let the
 	// ticket service, the one place visibility is defined, apply the scope.
 	var number int64
@@ -126,4 +132,10 @@ func (s *Service) Open(ctx context.Context, scope access.Scope, id int64) (Attac
 		return Attachment{}, nil, fmt.Errorf("open attachment %d: %w", a.ID, err)
 	}
 	return a, newOpener(blob, aead, fileHeader(uint32(version), a.ID)), nil
+}
+
+// canReadContent reports whether the scope may read what customers sent:
+// staff with ticket.content, and customers (within their own tickets).
+func canReadContent(scope access.Scope) bool {
+	return scope.Can(access.TicketContent) || scope.Can(access.PortalTickets)
 }

@@ -94,6 +94,12 @@ func (s *Service) Attach(ctx context.Context, scope access.Scope, number int64, 
 	a.AuthorType, a.AuthorID = actorOf(scope)
 	now := db.Now()
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		// The file was sealed under a key version chosen when the upload
+		// began; if a rotation retired it meanwhile, the file could never be
+		// read again: refuse rather than store it.
+		if err := s.keys.CheckUsable(ctx, tx, ws, version); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, workspace_id, ticket_id, message_id, name_enc, content_type,
 			size_bytes, dangerous, key_version, salt, storage_key, author_type, author_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,

@@ -7,8 +7,10 @@ import (
 )
 
 // maxCachedStatements bounds the cache; queries beyond it run unprepared.
-// Hesar's queries are a fixed set plus a few shapes that vary by list length.
-const maxCachedStatements = 2000
+// Hesar's queries are a fixed set plus a bounded number of shapes that vary
+// with canonical filter sets. Each statement is prepared once per pool
+// connection, so the bound is on memory as well.
+const maxCachedStatements = 400
 
 // stmtCache keeps prepared statements by SQL text. SQLite through
 // database/sql would otherwise parse and plan every statement on every call,

@@ -189,14 +189,15 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	}
 	hash := s.keys.TokenHash(secret)
 	key := string(hash)
-	if p, ok := s.tokens.get(key); ok {
+	p, ok, gen := s.tokens.get(key)
+	if ok {
 		return p, nil
 	}
 	p, err := s.lookupToken(ctx, hash)
 	if err != nil {
 		return Principal{}, err
 	}
-	s.tokens.put(key, p)
+	s.tokens.put(key, p, gen)
 	s.touch(p.TokenID)
 	return p, nil
 }
@@ -260,6 +261,9 @@ type tokenCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedPrincipal
 	touched map[int64]time.Time
+	// gen counts purges: a lookup that started before a purge (a revoke,
+	// a role change) must not put its stale answer in the fresh cache.
+	gen uint64
 }
 
 type cachedPrincipal struct {
@@ -271,19 +275,22 @@ func newTokenCache() *tokenCache {
 	return &tokenCache{entries: map[string]cachedPrincipal{}, touched: map[int64]time.Time{}}
 }
 
-func (c *tokenCache) get(key string) (Principal, bool) {
+func (c *tokenCache) get(key string) (Principal, bool, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || time.Now().After(e.expires) {
-		return Principal{}, false
+		return Principal{}, false, c.gen
 	}
-	return e.p, true
+	return e.p, true, c.gen
 }
 
-func (c *tokenCache) put(key string, p Principal) {
+func (c *tokenCache) put(key string, p Principal, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // purged since the lookup began
+	}
 	if len(c.entries) > 10000 {
 		c.entries = map[string]cachedPrincipal{}
 	}
@@ -294,6 +301,7 @@ func (c *tokenCache) purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = map[string]cachedPrincipal{}
+	c.gen++
 }
 
 func (c *tokenCache) shouldTouch(id int64) bool {

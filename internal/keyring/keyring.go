@@ -47,6 +47,7 @@ var ErrWrongMasterKey = errors.New("the master key does not match this database:
 type Keyring struct {
 	db       *db.DB
 	master   cipher.AEAD
+	check    []byte // the master key's check value
 	tokenKey []byte
 
 	mu sync.RWMutex
@@ -77,7 +78,7 @@ func Open(ctx context.Context, d *db.DB, master []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Keyring{db: d, master: aead, ws: map[int64]*workspaceKeys{}}
+	k := &Keyring{db: d, master: aead, check: masterCheck(master), ws: map[int64]*workspaceKeys{}}
 	// Record the check value on first use; then compare what is stored
 	// (another process may have recorded it first).
 	if err := insertSetting(ctx, d, "master_key_check", masterCheck(master)); err != nil {
@@ -178,6 +179,16 @@ func (k *Keyring) CreateWorkspaceKeys(ctx context.Context, tx *db.Tx, workspaceI
 }
 
 func (k *Keyring) insertKey(ctx context.Context, tx *db.Tx, workspaceID int64, purpose string, version uint32) error {
+	// A process still running on a master key that another process has
+	// rotated away from must not wrap new keys with it: they would be
+	// unreadable after the restart with the new key.
+	var stored []byte
+	if err := tx.QueryRowContext(ctx, `SELECT value FROM instance_settings WHERE name = 'master_key_check'`).Scan(&stored); err != nil {
+		return fmt.Errorf("read master key check: %w", err)
+	}
+	if subtle.ConstantTimeCompare(stored, k.check) != 1 {
+		return fmt.Errorf("the master key was rotated by another process; restart Hesar with the new key (HESAR_MASTER_KEY_FILE): %w", ErrWrongMasterKey)
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return err

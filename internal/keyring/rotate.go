@@ -287,6 +287,21 @@ func (k *Keyring) staleRows(ctx context.Context, q string, ws, after int64, acti
 // ErrKeyInUse means a key version still seals stored values.
 var ErrKeyInUse = errors.New("key version still in use")
 
+// CheckUsable fails, inside the write that stores a value sealed under a
+// data key version, when that version has been retired meanwhile.
+func (k *Keyring) CheckUsable(ctx context.Context, tx *db.Tx, workspaceID int64, version uint32) error {
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT state FROM workspace_keys WHERE workspace_id = $1 AND purpose = $2 AND version = $3`,
+		workspaceID, purposeData, int64(version)).Scan(&state)
+	if err != nil {
+		return fmt.Errorf("check key version %d: %w", version, err)
+	}
+	if state == stateRetired {
+		return fmt.Errorf("key version %d was retired while this value was being written; try again: %w", version, ErrDecrypt)
+	}
+	return nil
+}
+
 // RetireUnused deletes the key material of decrypt-only versions that no
 // stored value uses any more and that were superseded long enough ago that
 // no instance can still be sealing with them. It returns the versions
@@ -308,10 +323,25 @@ func (k *Keyring) RetireUnused(ctx context.Context, workspaceID int64) ([]KeyVer
 			continue
 		}
 		err := k.db.Write(ctx, func(tx *db.Tx) error {
+			// Files are written with the version chosen when their upload
+			// began: count them again inside the retiring write (an upload
+			// committing later checks the version with CheckUsable).
+			if v.Purpose == purposeData {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM attachments WHERE workspace_id = $1 AND key_version = $2`, workspaceID, int64(v.Version)).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					return ErrKeyInUse
+				}
+			}
 			_, err := tx.ExecContext(ctx, `UPDATE workspace_keys SET state = $1, wrapped = $2 WHERE workspace_id = $3 AND purpose = $4 AND version = $5 AND state = $6`,
 				stateRetired, []byte{}, workspaceID, v.Purpose, int64(v.Version), stateDecrypt)
 			return err
 		})
+		if errors.Is(err, ErrKeyInUse) {
+			continue
+		}
 		if err != nil {
 			return retired, err
 		}
@@ -339,40 +369,46 @@ func (k *Keyring) RotateMaster(ctx context.Context, newMaster []byte) (int, erro
 		version int64
 		wrapped []byte
 	}
-	rows, err := k.db.Read().QueryContext(ctx, `SELECT workspace_id, purpose, version, wrapped FROM workspace_keys WHERE state <> $1`, stateRetired)
-	if err != nil {
-		return 0, err
-	}
 	var all []keyRow
-	for rows.Next() {
-		var r keyRow
-		if err := rows.Scan(&r.ws, &r.purpose, &r.version, &r.wrapped); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		all = append(all, r)
-	}
-	rows.Close()
-	rewrapped := make([][]byte, len(all))
-	for i, r := range all {
-		raw, err := k.unwrap(r.ws, r.purpose, uint32(r.version), r.wrapped)
-		if err != nil {
-			return 0, err
-		}
-		rewrapped[i] = next.wrap(r.ws, r.purpose, uint32(r.version), raw)
-	}
+	// Read and re-wrap inside the one write: a key added meanwhile (a new
+	// workspace, a rotation) cannot be left wrapped under the old master.
 	err = k.db.Write(ctx, func(tx *db.Tx) error {
-		for i, r := range all {
-			if _, err := tx.ExecContext(ctx, `UPDATE workspace_keys SET wrapped = $1 WHERE workspace_id = $2 AND purpose = $3 AND version = $4 AND wrapped = $5`,
-				rewrapped[i], r.ws, r.purpose, r.version, r.wrapped); err != nil {
+		all = all[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT workspace_id, purpose, version, wrapped FROM workspace_keys WHERE state <> $1`, stateRetired)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r keyRow
+			if err := rows.Scan(&r.ws, &r.purpose, &r.version, &r.wrapped); err != nil {
+				rows.Close()
 				return err
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, r := range all {
+			raw, err := k.unwrap(r.ws, r.purpose, uint32(r.version), r.wrapped)
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE workspace_keys SET wrapped = $1 WHERE workspace_id = $2 AND purpose = $3 AND version = $4 AND wrapped = $5`,
+				next.wrap(r.ws, r.purpose, uint32(r.version), raw), r.ws, r.purpose, r.version, r.wrapped)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("key %s v%d of workspace %d changed during the rotation; nothing was changed, run it again", r.purpose, r.version, r.ws)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE instance_settings SET value = $1 WHERE name = $2`,
 			next.master.wrapInstance(tokenKeySetting, k.tokenKey), tokenKeySetting); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE instance_settings SET value = $1 WHERE name = 'master_key_check'`, next.check)
+		_, err = tx.ExecContext(ctx, `UPDATE instance_settings SET value = $1 WHERE name = 'master_key_check'`, next.check)
 		return err
 	})
 	if err != nil {

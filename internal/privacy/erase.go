@@ -33,14 +33,20 @@ type Erased struct {
 }
 
 type erasePlan struct {
-	tickets     []int64
-	messages    []int64
-	blobs       []string
-	subjects    map[int64][]byte // sealed replacement per ticket
-	bodies      map[int64][]byte // per message
-	email, name []byte
-	phone       []byte
-	emailIdx    []byte
+	tickets  []int64
+	messages []int64
+	blobs    []string
+	// What the customer wrote or uploaded on other customers' tickets
+	// (organization access lets them): erased in either mode.
+	foreignTickets  []int64
+	foreignMessages []int64
+	foreignFiles    []int64
+	foreignBlobs    []string
+	subjects        map[int64][]byte // sealed replacement per ticket
+	bodies          map[int64][]byte // per message
+	email, name     []byte
+	phone           []byte
+	emailIdx        []byte
 }
 
 // Erase removes a customer's personal data: the contact record is
@@ -73,7 +79,12 @@ func (s *Service) Erase(ctx context.Context, scope access.Scope, customerID int6
 		return Erased{}, err
 	}
 	s.identity.ForgetCachedIdentities() // the customer's tokens are gone: now, not in two seconds
-	for _, key := range plan.blobs {
+	// Other customers' tickets keep their own words searchable, and lose
+	// the erased customer's.
+	if err := s.tickets.Reindex(ctx, ws, plan.foreignTickets); err != nil {
+		return out, fmt.Errorf("erased, but rebuilding search for %d tickets failed: %w", len(plan.foreignTickets), err)
+	}
+	for _, key := range append(plan.blobs, plan.foreignBlobs...) {
 		_ = s.attachments.Blobs().Delete(ctx, key) // the rows are gone; a leftover file is unreadable noise
 	}
 	return out, nil
@@ -106,6 +117,21 @@ func (s *Service) plan(ctx context.Context, ws, customerID int64, mode string) (
 	if p.messages, err = q(`SELECT m.id FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.workspace_id = $1 AND t.customer_id = $2`, ws, customerID); err != nil {
 		return nil, err
 	}
+	const elsewhere = ` JOIN tickets t ON t.id = x.ticket_id WHERE x.workspace_id = $1 AND x.author_type = 'customer' AND x.author_id = $2 AND t.customer_id <> $2`
+	if p.foreignMessages, err = q(`SELECT x.id FROM messages x`+elsewhere, ws, customerID); err != nil {
+		return nil, err
+	}
+	if p.foreignFiles, err = q(`SELECT x.id FROM attachments x`+elsewhere, ws, customerID); err != nil {
+		return nil, err
+	}
+	if p.foreignTickets, err = q(`SELECT DISTINCT x.ticket_id FROM messages x`+elsewhere+` UNION SELECT DISTINCT x.ticket_id FROM attachments x`+elsewhere, ws, customerID); err != nil {
+		return nil, err
+	}
+	keys, err := s.storageKeys(ctx, ws, p.foreignFiles)
+	if err != nil {
+		return nil, err
+	}
+	p.foreignBlobs = keys
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT a.storage_key FROM attachments a JOIN tickets t ON t.id = a.ticket_id WHERE t.workspace_id = $1 AND t.customer_id = $2`, ws, customerID)
 	if err != nil {
 		return nil, err
@@ -121,6 +147,11 @@ func (s *Service) plan(ctx context.Context, ws, customerID int64, mode string) (
 	rows.Close()
 	seal := func(table, column string, id int64, text string) ([]byte, error) {
 		return s.keys.Seal(ctx, keyring.Field{Workspace: ws, Table: table, Column: column, Row: id}, text)
+	}
+	for _, id := range p.foreignMessages {
+		if p.bodies[id], err = seal("messages", "body", id, erasedText); err != nil {
+			return nil, err
+		}
 	}
 	if mode == KeepTickets {
 		for _, id := range p.tickets {
@@ -158,7 +189,13 @@ func inIDs(ids []int64, first int) (string, []any) {
 }
 
 func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mode string, p *erasePlan) (Erased, error) {
-	out := Erased{Tickets: len(p.tickets), Messages: len(p.messages), Attachments: len(p.blobs)}
+	out := Erased{Tickets: len(p.tickets), Messages: len(p.messages) + len(p.foreignMessages), Attachments: len(p.blobs) + len(p.foreignBlobs)}
+	for _, chunk := range chunks(p.foreignFiles, 500) {
+		list, args := inIDs(chunk, 2)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE workspace_id = $1 AND id IN (`+list+`)`, append([]any{ws}, args...)...); err != nil {
+			return out, err
+		}
+	}
 	exec := func(q string, args ...any) (int64, error) {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
@@ -197,16 +234,27 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mo
 		}
 	}
 	if mode == KeepTickets {
+		// Staff labels and the organization link go too: tags can name the
+		// person, and the link would keep colleagues reading and writing.
+		for _, chunk := range chunks(p.tickets, 500) {
+			list, args := inIDs(chunk, 2)
+			args = append([]any{ws}, args...)
+			if _, err := exec(`DELETE FROM ticket_tags WHERE workspace_id = $1 AND ticket_id IN (`+list+`)`, args...); err != nil {
+				return out, err
+			}
+			if _, err := exec(`UPDATE tickets SET tags = '', organization_id = NULL WHERE workspace_id = $1 AND id IN (`+list+`)`, args...); err != nil {
+				return out, err
+			}
+			if _, err := exec(`UPDATE ticket_events SET old_value = '', new_value = '' WHERE workspace_id = $1 AND kind = 'tags' AND ticket_id IN (`+list+`)`, args...); err != nil {
+				return out, err
+			}
+		}
 		for id, enc := range p.subjects {
 			if _, err := exec(`UPDATE tickets SET subject_enc = $1, subject_original_enc = NULL, subject_masked_kinds = '' WHERE workspace_id = $2 AND id = $3`, enc, ws, id); err != nil {
 				return out, err
 			}
 		}
-		for id, enc := range p.bodies {
-			if _, err := exec(`UPDATE messages SET body_enc = $1, body_original_enc = NULL, masked_kinds = '' WHERE workspace_id = $2 AND id = $3`, enc, ws, id); err != nil {
-				return out, err
-			}
-		}
+
 		// A message written after the plan was made is deleted rather than
 		// left readable.
 		if len(p.tickets) > 0 {
@@ -222,6 +270,11 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mo
 			}
 		}
 	}
+	for id, enc := range p.bodies {
+		if _, err := exec(`UPDATE messages SET body_enc = $1, body_original_enc = NULL, masked_kinds = '' WHERE workspace_id = $2 AND id = $3`, enc, ws, id); err != nil {
+			return out, err
+		}
+	}
 	_, err = exec(`UPDATE customers SET email_enc = $1, email_idx = $2, name_enc = $3, phone_enc = $4, organization_id = NULL, org_access = 0, updated_at = $5
 		WHERE workspace_id = $6 AND id = $7`, p.email, p.emailIdx, p.name, p.phone, db.Now(), ws, customerID)
 	return out, err
@@ -235,4 +288,26 @@ func chunks(ids []int64, size int) [][]int64 {
 		ids = ids[n:]
 	}
 	return out
+}
+
+// storageKeys returns where the given attachments' files are.
+func (s *Service) storageKeys(ctx context.Context, ws int64, ids []int64) ([]string, error) {
+	var out []string
+	for _, chunk := range chunks(ids, 500) {
+		list, args := inIDs(chunk, 2)
+		rows, err := s.db.Read().QueryContext(ctx, `SELECT storage_key FROM attachments WHERE workspace_id = $1 AND id IN (`+list+`)`, append([]any{ws}, args...)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, k)
+		}
+		rows.Close()
+	}
+	return out, nil
 }

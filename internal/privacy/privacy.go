@@ -130,8 +130,47 @@ func (s *Service) Export(ctx context.Context, scope access.Scope, customerID int
 		}
 		f.Cursor = page.NextCursor
 	}
-	_, err = io.WriteString(w, "]}\n")
+	elsewhere, err := s.contributions(ctx, scope.WorkspaceID, customerID)
+	if err != nil {
+		return err
+	}
+	tail, err := json.Marshal(elsewhere)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, `],"elsewhere":%s}`+"\n", tail)
 	return err
+}
+
+// contribution is a message the customer wrote on someone else's ticket
+// (their organization's).
+type contribution struct {
+	TicketNumber int64     `json:"ticket_number"`
+	Body         string    `json:"body"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func (s *Service) contributions(ctx context.Context, ws, customerID int64) ([]contribution, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT m.id, t.number, m.body_enc, m.created_at FROM messages m JOIN tickets t ON t.id = m.ticket_id
+		WHERE m.workspace_id = $1 AND m.author_type = 'customer' AND m.author_id = $2 AND t.customer_id <> $2 ORDER BY m.id`, ws, customerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []contribution{}
+	for rows.Next() {
+		var id, number, created int64
+		var enc []byte
+		if err := rows.Scan(&id, &number, &enc, &created); err != nil {
+			return nil, err
+		}
+		body, err := s.keys.Open(ctx, keyring.Field{Workspace: ws, Table: "messages", Column: "body", Row: id}, enc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, contribution{TicketNumber: number, Body: body, CreatedAt: db.Time(created)})
+	}
+	return out, rows.Err()
 }
 
 func (s *Service) exportTicket(ctx context.Context, sys access.Scope, t ticket.Ticket) (exportTicket, error) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/testutil"
@@ -141,6 +142,61 @@ func TestErasureKeepsAnonymousTicketsOrDeletesThem(t *testing.T) {
 					t.Errorf("attachments survived erasure: %+v", files)
 				}
 			})
+		}
+	})
+}
+
+// TestErasureReachesWhatTheCustomerWroteOnColleaguesTickets: with
+// organization access a customer writes on colleagues' tickets; export
+// must include it and erasure must remove it.
+func TestErasureReachesWhatTheCustomerWroteOnColleaguesTickets(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		f := testutil.NewFixture(t, a)
+		on := true
+		if _, err := a.Customers.Update(ctx, f.System(), f.Customer.ID, customer.Patch{OrgAccess: &on}); err != nil {
+			t.Fatal(err)
+		}
+		a.Identity.ForgetCachedIdentities()
+		theirs, err := a.Tickets.Create(ctx, f.Scope(t, "colleague"), ticket.NewTicket{Subject: "colleague's ticket", Body: "colleague text Echidna"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cust := f.Scope(t, "customer")
+		if _, err := a.Tickets.AddMessage(ctx, cust, theirs.Number, ticket.NewMessage{Kind: ticket.KindReply, Body: "my phone Platypus 0912"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Attachments.Upload(ctx, cust, theirs.Number, "passport.txt", strings.NewReader("passport scan")); err != nil {
+			t.Fatal(err)
+		}
+		admin := f.Scope(t, "admin")
+		var buf bytes.Buffer
+		if err := a.Privacy.Export(ctx, admin, f.Customer.ID, &buf); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "Platypus") {
+			t.Errorf("export lacks the message written on a colleague's ticket")
+		}
+		if _, err := a.Privacy.Erase(ctx, admin, f.Customer.ID, privacy.KeepTickets); err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := a.Tickets.Messages(ctx, admin, theirs.Number, 0, 10)
+		for _, m := range msgs {
+			if strings.Contains(m.Body, "Platypus") {
+				t.Errorf("erased customer's message survives on a colleague's ticket")
+			}
+		}
+		if len(msgs) != 2 || !strings.Contains(msgs[0].Body, "Echidna") {
+			t.Errorf("the colleague's own message was touched: %+v", msgs)
+		}
+		files, _ := a.Attachments.List(ctx, admin, theirs.Number, 0, 10)
+		if len(files) != 0 {
+			t.Errorf("erased customer's file survives: %+v", files)
+		}
+		if page, _ := a.Tickets.Search(ctx, admin, "Platypus", ticket.Filter{}); len(page.Tickets) != 0 {
+			t.Errorf("erased words still find the colleague's ticket")
+		}
+		if page, _ := a.Tickets.Search(ctx, admin, "Echidna", ticket.Filter{}); len(page.Tickets) != 1 {
+			t.Errorf("the colleague's own words no longer find their ticket")
 		}
 	})
 }

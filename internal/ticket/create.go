@@ -84,6 +84,14 @@ func (in *NewTicket) validate(scope access.Scope) error {
 		if in.Status != StatusNew {
 			v.Add("status", "customers cannot set a status")
 		}
+		if in.Priority != PriorityNormal {
+			v.Add("priority", "customers cannot set a priority")
+		}
+		if in.DepartmentID != 0 {
+			// Which departments exist is staff knowledge; a customer's
+			// ticket goes to the default one and staff route it.
+			v.Add("department_id", "customers cannot choose a department")
+		}
 		if in.Customer != nil || (in.CustomerID != 0 && in.CustomerID != scope.ActorID) {
 			v.Add("customer", "customers open tickets as themselves")
 		}
@@ -183,7 +191,7 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 	if err != nil {
 		return Ticket{}, err
 	}
-	return t, nil
+	return forScope(scope, t), nil
 }
 
 func prefixFields(prefix string, inv *errs.Invalid) error {

@@ -140,6 +140,9 @@ func nextStatus(scope access.Scope, t Ticket, in NewMessage) Status {
 // Messages returns a ticket's conversation in order, after message id
 // after. Customers never see internal notes.
 func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64, after int64, limit int) ([]Message, error) {
+	if !canReadContent(scope) {
+		return nil, errs.ErrForbidden
+	}
 	t, err := s.Get(ctx, scope, number)
 	if err != nil {
 		return nil, err

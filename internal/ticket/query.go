@@ -23,6 +23,25 @@ func canRead(scope access.Scope) bool {
 	return scope.Can(access.TicketRead) || scope.Can(access.PortalTickets)
 }
 
+// canReadContent reports whether the scope may read what customers wrote:
+// subjects, messages, files, search.
+func canReadContent(scope access.Scope) bool {
+	return scope.Can(access.TicketContent) || scope.Can(access.PortalTickets)
+}
+
+// forScope removes what the scope may not see from a ticket: supervisors
+// get metadata without the subject.
+// Customers do not see staff-only labels: tags and who is assigned.
+func forScope(scope access.Scope, t Ticket) Ticket {
+	if !canReadContent(scope) {
+		t.Subject, t.SubjectMasked = "", nil
+	}
+	if scope.IsCustomer() {
+		t.Tags, t.AssigneeID = []string{}, 0
+	}
+	return t
+}
+
 // args collects positional SQL arguments and hands out their placeholders.
 type args struct{ list []any }
 
@@ -62,7 +81,8 @@ func inList[T any](vals []T, a *args) string {
 // Get returns the ticket with this number if the scope may see it, and
 // errs.ErrNotFound otherwise.
 func (s *Service) Get(ctx context.Context, scope access.Scope, number int64) (Ticket, error) {
-	return s.get(ctx, s.db.Read(), scope, number)
+	t, err := s.get(ctx, s.db.Read(), scope, number)
+	return forScope(scope, t), err
 }
 
 func (s *Service) get(ctx context.Context, q db.Querier, scope access.Scope, number int64) (Ticket, error) {
@@ -155,17 +175,15 @@ func decodeCursor(s string) (cursor, error) {
 	return cursor{}, errs.Field("cursor", "is not a cursor this server gave out")
 }
 
-func (f *Filter) validate() error {
+func (f *Filter) validate(scope access.Scope) error {
 	var v errs.Validator
-	for _, st := range f.Statuses {
-		if !ValidStatus(st) {
-			v.Add("status", "unknown status %q", st)
-		}
-	}
-	for _, p := range f.Priorities {
-		if !ValidPriority(p) {
-			v.Add("priority", "unknown priority %q", p)
-		}
+	// Canonical sets (known values, each once, in a fixed order) keep the
+	// SQL to a bounded number of shapes: a list of repeated values must not
+	// become an endless variety of prepared statements.
+	f.Statuses = canonical(&v, "status", f.Statuses, Statuses)
+	f.Priorities = canonical(&v, "priority", f.Priorities, Priorities)
+	if scope.IsCustomer() && (f.Tag != "" || f.AssigneeID != 0 || f.Unassigned) {
+		v.Add("filter", "customers can filter by status and priority only")
 	}
 	if f.Tag != "" {
 		f.Tag = strings.ToLower(strings.TrimSpace(f.Tag))
@@ -183,6 +201,30 @@ func (f *Filter) validate() error {
 	return v.Err()
 }
 
+// canonical returns the known values of given, once each, in the order of
+// known, recording unknown ones as field errors.
+func canonical[T ~string](v *errs.Validator, field string, given, known []T) []T {
+	var out []T
+	for _, k := range known {
+		for _, g := range given {
+			if g == k {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	for _, g := range given {
+		found := false
+		for _, k := range known {
+			found = found || g == k
+		}
+		if !found {
+			v.Add(field, "unknown %s %q", field, string(g))
+		}
+	}
+	return out
+}
+
 // List returns one page of the tickets the scope may see that match f.
 //
 // Queue pages must stay fast at millions of tickets, so the query never
@@ -193,7 +235,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter) (Page,
 	if !canRead(scope) {
 		return Page{}, errs.ErrForbidden
 	}
-	if err := f.validate(); err != nil {
+	if err := f.validate(scope); err != nil {
 		return Page{}, err
 	}
 	var cur *cursor
@@ -216,7 +258,7 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter) (Page,
 		if err != nil {
 			return Page{}, err
 		}
-		page.Tickets = append(page.Tickets, t)
+		page.Tickets = append(page.Tickets, forScope(scope, t))
 	}
 	if err := rows.Err(); err != nil {
 		return Page{}, err
@@ -330,7 +372,7 @@ func (s *Service) Counts(ctx context.Context, scope access.Scope, f Filter) (map
 		return nil, errs.ErrForbidden
 	}
 	f.Cursor, f.Limit = "", 1
-	if err := f.validate(); err != nil {
+	if err := f.validate(scope); err != nil {
 		return nil, err
 	}
 	a := &args{}

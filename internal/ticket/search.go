@@ -73,8 +73,8 @@ func insertPostings(ctx context.Context, tx *db.Tx, ws, ticketID int64, tokens [
 // caller cannot open is never returned, nor counted. Internal notes are
 // searchable by staff only.
 func (s *Service) Search(ctx context.Context, scope access.Scope, query string, f Filter) (Page, error) {
-	if !canRead(scope) {
-		return Page{}, errs.ErrForbidden
+	if !canRead(scope) || !canReadContent(scope) {
+		return Page{}, errs.ErrForbidden // searching words is reading them
 	}
 	var v errs.Validator
 	v.Text("q", query, true, 500)

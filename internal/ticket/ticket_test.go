@@ -423,3 +423,33 @@ func TestHandingTicketToAnotherDepartmentUnassignsOutsider(t *testing.T) {
 		}
 	})
 }
+
+func TestSupervisorSeesMetadataButNoCustomerContent(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		f := testutil.NewFixture(t, a)
+		tk := create(t, a, f.System(), ticket.NewTicket{Subject: "my phone is 0912 555 1234", DepartmentID: f.Sales, CustomerID: f.Customer.ID, Tags: []string{"fraud-suspect"}})
+		sup := f.Scope(t, "supervisor")
+		got, err := a.Tickets.Get(ctx, sup, tk.Number)
+		if err != nil || got.Subject != "" || got.Status != ticket.StatusNew {
+			t.Errorf("supervisor's view: %+v %v; want metadata without the subject", got, err)
+		}
+		if _, err := a.Tickets.Messages(ctx, sup, tk.Number, 0, 10); !errors.Is(err, errs.ErrForbidden) {
+			t.Errorf("supervisor reads messages: %v", err)
+		}
+		if _, err := a.Tickets.Search(ctx, sup, "phone", ticket.Filter{}); !errors.Is(err, errs.ErrForbidden) {
+			t.Errorf("supervisor searches: %v", err)
+		}
+		if _, err := a.Tickets.Update(ctx, sup, tk.Number, ticket.Patch{Priority: ptr(ticket.PriorityUrgent)}); err != nil {
+			t.Errorf("supervisor cannot steer priority: %v", err)
+		}
+		// Customers see neither tags nor the assignee, nor filter by them.
+		cust := f.Scope(t, "customer")
+		mine, _ := a.Tickets.Get(ctx, cust, tk.Number)
+		if len(mine.Tags) != 0 {
+			t.Errorf("customer sees staff tags %v", mine.Tags)
+		}
+		if _, err := a.Tickets.List(ctx, cust, ticket.Filter{Tag: "fraud-suspect"}); err == nil {
+			t.Errorf("customer may filter by a staff tag")
+		}
+	})
+}

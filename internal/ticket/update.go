@@ -59,6 +59,9 @@ func (p *Patch) validate(scope access.Scope) error {
 	if (p.Subject != nil || p.Status != nil || p.Priority != nil || p.DepartmentID != nil || p.Tags != nil) && !scope.Can(access.TicketUpdate) {
 		return errs.ErrForbidden
 	}
+	if p.Subject != nil && !scope.Can(access.TicketContent) {
+		return errs.ErrForbidden // rewriting a subject means reading it
+	}
 	if p.AssigneeID != nil && !scope.Can(access.TicketAssign) {
 		return errs.ErrForbidden
 	}
@@ -144,10 +147,17 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, number int64, 
 	if err != nil {
 		return Ticket{}, err
 	}
+	if subjectEnc != nil {
+		// The old subject's words must stop finding the ticket.
+		if err := s.Reindex(ctx, ws, []int64{cur.ID}); err != nil {
+			return Ticket{}, err
+		}
+	}
 	// Read back with the system's view: a ticket handed to another
 	// department leaves the caller's scope, and the caller still deserves
 	// to see the result of their own change.
-	return s.get(ctx, s.db.Read(), access.System(ws), number)
+	t, err := s.get(ctx, s.db.Read(), access.System(ws), number)
+	return forScope(scope, t), err
 }
 
 // lockTicket re-reads the ticket inside the write, locking its row on
