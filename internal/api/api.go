@@ -35,6 +35,7 @@ type Server struct {
 	privacy     *privacy.Service
 	ready       func(context.Context) error
 	version     string
+	hard        Hardening
 }
 
 // Opts are the Server's dependencies.
@@ -49,12 +50,14 @@ type Opts struct {
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready   func(context.Context) error
 	Version string
+	// Hardening adds rate limits and metrics; see WithHardening.
+	Hardening Hardening
 }
 
 // New builds the API server.
 func New(o Opts) *Server {
 	return &Server{log: o.Logger, identity: o.Identity, departments: o.Departments, customers: o.Customers,
-		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, ready: o.Ready, version: o.Version}
+		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, ready: o.Ready, version: o.Version, hard: o.Hardening}
 }
 
 // Handler returns the HTTP handler for every route, with the request id,
@@ -75,12 +78,18 @@ func (s *Server) Handler() http.Handler {
 				continue
 			}
 			mux.HandleFunc(m+" "+pattern, func(w http.ResponseWriter, r *http.Request) {
+				if !s.allowIP(w, r) {
+					return
+				}
 				w.Header().Set("Allow", allow)
 				writeError(w, r, s.log, newError(http.StatusMethodNotAllowed, "method_not_allowed", "this endpoint accepts "+allow))
 			})
 		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if !s.allowIP(w, r) {
+			return
+		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			writeError(w, r, s.log, newError(http.StatusNotFound, "no_route", "no such API endpoint; see /api/v1/openapi.json"))
 			return
@@ -90,15 +99,23 @@ func (s *Server) Handler() http.Handler {
 	return s.withRequestContext(mux)
 }
 
-// guard authenticates the caller when the route needs it, checks the
-// route's permission, then runs the handler and renders its error.
+// guard authenticates the caller when the route needs it, applies the
+// rate limit (per token once authenticated, per address otherwise), checks
+// the route's permission, then runs the handler and renders its error.
 func (s *Server) guard(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p identity.Principal
-		if !rt.public() {
+		if rt.public() {
+			if !s.allowIP(w, r) {
+				return
+			}
+		} else {
 			var err error
 			if p, err = s.authenticate(r); err != nil {
-				writeError(w, r, s.log, err)
+				s.authFailed(w, r, err)
+				return
+			}
+			if !s.allowToken(w, r, p.TokenID) {
 				return
 			}
 			if !rt.allows(p.Scope) {
@@ -157,7 +174,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 }
 
 // withRequestContext gives every request an id, strict security headers,
-// a recovered panic as a bare 500, and one log line. The log line names the
+// a recovered panic as a bare 500, metrics, and one log line. The log line names the
 // route pattern, never the URL: query strings can hold search terms.
 func (s *Server) withRequestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -165,24 +182,29 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 		id := newRequestID()
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		r = r.WithContext(ctx)
-		h := w.Header()
-		h.Set("X-Request-Id", id)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		w.Header().Set("X-Request-Id", id)
+		setHeaders(w, r)
 		rec := &statusRecorder{ResponseWriter: w}
+		s.hard.Metrics.RequestStarted()
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			// http.ErrAbortHandler is a handler's way to cut the connection
+			// after part of a response went out (a failed export): it must
+			// reach net/http, or the client sees a short but clean reply.
+			abort := p == http.ErrAbortHandler
+			if p != nil && !abort {
 				s.log.Error("panic", "request_id", id, "route", r.Pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeError(rec, r, s.log, fmt.Errorf("panic"))
 				}
 			}
+			took := time.Since(start)
+			s.hard.Metrics.RequestDone(r.Pattern, rec.status, took)
 			s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("request_id", id), slog.String("method", r.Method),
-				slog.String("route", r.Pattern), slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+				slog.String("route", r.Pattern), slog.Int("status", rec.status), slog.Duration("duration", took))
+			if abort {
+				panic(p)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

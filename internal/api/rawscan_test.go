@@ -47,7 +47,7 @@ func TestNoPlaintextReachesTheDatabase(t *testing.T) {
 			markers := map[string]string{
 				"customer name":  "Zarathustra Qumquat",
 				"customer email": "qumquat.marker@example.org",
-				"customer phone": "+98 912 555 0199",
+				"customer phone": "+98 912 555 019977",
 				"subject":        "Xylophage refund",
 				"body":           "my passport number is K77441199",
 				"persian body":   "نشانی منزل خیابان ولیعصر پلاک ۹۹۱",
@@ -101,7 +101,13 @@ func TestNoPlaintextReachesTheDatabase(t *testing.T) {
 				a.Close()
 			}
 			for what, marker := range markers {
-				for _, variant := range []string{marker, strings.ToLower(marker), strings.Fields(marker)[len(strings.Fields(marker))-1]} {
+				variants := []string{marker, strings.ToLower(marker)}
+				// The last word alone too, when long enough not to occur
+				// by chance in random bytes.
+				if last := strings.Fields(marker)[len(strings.Fields(marker))-1]; len(last) >= 6 {
+					variants = append(variants, last)
+				}
+				for _, variant := range variants {
 					for _, d := range dumps {
 						if bytes.Contains(d, []byte(variant)) {
 							t.Errorf("%s %q found in plaintext in the raw database", what, variant)

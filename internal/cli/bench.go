@@ -24,6 +24,13 @@ existing one), or on PostgreSQL with --database-url (its master key comes
 from --data/--master-key-file as for 'serve'). It creates a workspace
 "bench-<random>" with --departments departments, an admin, an agent in the
 first department and --customers customers, then seeds --seed tickets.
+With --workspace SLUG it measures in that workspace instead, keeping it for
+later runs: when it exists (on the database --data or --database-url
+names), bench reuses its departments, customers and staff (found by their
+bench emails, given fresh tokens) and seeds only the tickets missing to
+make --seed in all, so a large data set is seeded once; when it does not,
+bench creates it under that slug. Use it with --data: in a temporary
+directory the workspace would be gone after the run.
 With --url it drives a running server as the staff user behind --token,
 seeding through the API in that user's departments.
 
@@ -40,7 +47,12 @@ first so they see exactly the seeded tickets:
 The JSON report goes to standard output (and --out); progress and one
 summary line per operation go to standard error. Example:
 
-  hesar bench --seed 1000000 --ops create,list-queue,search --out bench-results/sqlite.json`)
+  hesar bench --seed 1000000 --ops create,list-queue,search --out bench-results/sqlite.json
+
+Seed a million tickets once, then measure them again and again:
+
+  hesar bench --data /var/tmp/bench --workspace bench1m --seed 1000000 --ops me
+  hesar bench --data /var/tmp/bench --workspace bench1m --seed 1000000 --ops list-queue,search`)
 	var st storageFlags
 	st.register(fs)
 	// On SQLite bench does not default to ./data: a benchmark must not write into
@@ -52,7 +64,8 @@ summary line per operation go to standard error. Example:
 	target := fs.String("url", "", "benchmark the server at this base URL (http://host:port) instead of one in this process")
 	token := fs.String("token", "", "API token of a staff user, required with --url")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address of the in-process server")
-	seed := fs.Int("seed", 10000, "tickets to create before measuring")
+	workspace := fs.String("workspace", "", "measure in the workspace with this slug, reused if it exists (created if not) and kept; in process only")
+	seed := fs.Int("seed", 10000, "tickets to create before measuring; with --workspace: tickets the workspace should hold")
 	concurrency := fs.Int("concurrency", 32, "requests in flight at once")
 	duration := fs.Duration("duration", 10*time.Second, "how long to measure each operation")
 	opsFlag := fs.String("ops", "all", "operations to measure, comma-separated: "+strings.Join(benchmark.AllOps, ","))
@@ -70,10 +83,13 @@ summary line per operation go to standard error. Example:
 		return errUsage
 	}
 	cfg := benchmark.Config{Storage: st.config(), Keep: *keep, URL: *target, Token: *token, Addr: *addr,
-		Seed: *seed, Concurrency: *concurrency, Duration: *duration, Ops: ops,
+		Workspace: *workspace, Seed: *seed, Concurrency: *concurrency, Duration: *duration, Ops: ops,
 		Departments: *departments, Customers: *customers}
 	if cfg.Storage.DatabaseURL == "" && !flagGiven(fs, "data") {
 		cfg.Storage.DataDir = "" // a fresh temporary directory, never ./data
+		if cfg.Workspace != "" && !cfg.Keep {
+			fmt.Fprintln(io.Err, "note: --workspace without --data or --database-url: the temporary database and the workspace are removed after the run")
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

@@ -38,6 +38,9 @@ func commands() []command {
 		{"keys status", "show encryption key versions and how many values each seals", keysStatus},
 		{"keys rotate", "rotate a workspace's data keys and re-encrypt stored values", keysRotate},
 		{"keys rotate-master", "re-wrap every workspace key under a new master key", keysRotateMaster},
+		{"backup create", "write an encrypted, consistent backup while Hesar runs", backupCreate},
+		{"backup restore", "restore a backup into an empty SQLite or PostgreSQL database", backupRestore},
+		{"backup verify", "check a backup's hashes and that it restores", backupVerify},
 		{"bench", "measure throughput and latency of the API", bench},
 		{"version", "print the version", version},
 	}

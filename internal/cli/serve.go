@@ -2,17 +2,23 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/acme/autocert"
+
+	"github.com/hesar/hesar/internal/api"
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/server"
 )
 
 // processStart is when this process began, for the start-to-ready log.
@@ -33,19 +39,112 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be json or text")
 }
 
+// serveFlags are serve's own flags, beyond storage.
+type serveFlags struct {
+	addr, logLevel, logFormat                        string
+	tlsCert, tlsKey, acmeDomains, acmeEmail, acmeDir string
+	redirectAddr, metricsAddr                        string
+	rateIP, rateToken, trustedProxies                string
+	redirectGiven, metricsGiven                      bool
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", envOr("HESAR_ADDR", "127.0.0.1:8080"), "listen address (env HESAR_ADDR)")
+	fs.StringVar(&f.logLevel, "log-level", envOr("HESAR_LOG_LEVEL", "info"), "debug, info, warn or error (env HESAR_LOG_LEVEL)")
+	fs.StringVar(&f.logFormat, "log-format", envOr("HESAR_LOG_FORMAT", "json"), "json or text (env HESAR_LOG_FORMAT)")
+	fs.StringVar(&f.tlsCert, "tls-cert", os.Getenv("HESAR_TLS_CERT"), "TLS certificate chain file, PEM (env HESAR_TLS_CERT); with --tls-key serves HTTPS")
+	fs.StringVar(&f.tlsKey, "tls-key", os.Getenv("HESAR_TLS_KEY"), "TLS private key file, PEM (env HESAR_TLS_KEY)")
+	fs.StringVar(&f.acmeDomains, "acme-domains", os.Getenv("HESAR_ACME_DOMAINS"), "get certificates automatically with ACME (Let's Encrypt) for these comma-separated host names (env HESAR_ACME_DOMAINS)")
+	fs.StringVar(&f.acmeEmail, "acme-email", os.Getenv("HESAR_ACME_EMAIL"), "contact address for the ACME account (env HESAR_ACME_EMAIL)")
+	fs.StringVar(&f.acmeDir, "acme-directory", os.Getenv("HESAR_ACME_DIRECTORY"), "ACME directory URL (env HESAR_ACME_DIRECTORY); empty: Let's Encrypt production")
+	fs.StringVar(&f.redirectAddr, "http-redirect-addr", os.Getenv("HESAR_HTTP_REDIRECT_ADDR"), "plain-HTTP listener that redirects to HTTPS and answers ACME challenges (env HESAR_HTTP_REDIRECT_ADDR); default :80 when TLS is on; off disables")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", envOr("HESAR_METRICS_ADDR", "127.0.0.1:9090"), "Prometheus /metrics listen address, never the public one (env HESAR_METRICS_ADDR); empty or off disables")
+	fs.StringVar(&f.rateIP, "rate-ip", envOr("HESAR_RATE_IP", "50:100"), "requests per second[:burst] per client address for anonymous and failed-auth traffic (env HESAR_RATE_IP); 0 disables")
+	fs.StringVar(&f.rateToken, "rate-token", envOr("HESAR_RATE_TOKEN", "100:200"), "requests per second[:burst] per API token (env HESAR_RATE_TOKEN); 0 disables")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", os.Getenv("HESAR_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env HESAR_TRUSTED_PROXIES)")
+}
+
+// seen notes which listener addresses the user chose, since a default
+// that cannot be bound is only a warning while a chosen one is an error.
+func (f *serveFlags) seen(fs *flag.FlagSet) {
+	f.redirectGiven = os.Getenv("HESAR_HTTP_REDIRECT_ADDR") != ""
+	f.metricsGiven = os.Getenv("HESAR_METRICS_ADDR") != ""
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "http-redirect-addr":
+			f.redirectGiven = true
+		case "metrics-addr":
+			f.metricsGiven = true
+		}
+	})
+}
+
+// serveConfig is serve's flags checked and turned into what they mean.
+type serveConfig struct {
+	tls          server.TLSOptions
+	hardening    api.Hardening
+	redirectAddr string // "" : none
+	metricsAddr  string // "" : none
+}
+
+func (f *serveFlags) config(dataDir string) (serveConfig, error) {
+	var c serveConfig
+	domains, err := server.ParseDomains(f.acmeDomains)
+	if err != nil {
+		return c, fmt.Errorf("--acme-domains: %w", err)
+	}
+	c.tls = server.TLSOptions{CertFile: f.tlsCert, KeyFile: f.tlsKey, ACMEDomains: domains, ACMEEmail: f.acmeEmail,
+		ACMECacheDir: filepath.Join(dataDir, "acme"), ACMEDirectoryURL: f.acmeDir}
+	ipRate, err := server.ParseRate(f.rateIP)
+	if err != nil {
+		return c, fmt.Errorf("--rate-ip: %w", err)
+	}
+	tokenRate, err := server.ParseRate(f.rateToken)
+	if err != nil {
+		return c, fmt.Errorf("--rate-token: %w", err)
+	}
+	trusted, err := server.ParseTrustedProxies(f.trustedProxies)
+	if err != nil {
+		return c, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	c.hardening = api.Hardening{IPLimit: server.NewLimiter(ipRate), TokenLimit: server.NewLimiter(tokenRate),
+		ClientIP: server.NewClientIP(trusted), TLS: c.tls.Enabled()}
+	switch {
+	case f.redirectAddr == "off":
+	case f.redirectAddr != "" && !c.tls.Enabled():
+		return c, fmt.Errorf("--http-redirect-addr needs TLS: give --tls-cert/--tls-key or --acme-domains")
+	case f.redirectAddr != "":
+		c.redirectAddr = f.redirectAddr
+	case c.tls.Enabled():
+		c.redirectAddr = ":80"
+	}
+	if f.metricsAddr != "off" {
+		c.metricsAddr = f.metricsAddr
+	}
+	return c, nil
+}
+
 func serve(ctx context.Context, io Stdio, args []string) error {
 	fs := newFlags(io, "serve", "serve [flags]", `Run Hesar: the REST API under /api/v1, /healthz and /readyz.
 On first start it creates the data directory, the SQLite database and the
 master key, and tells you how to create the first workspace and admin.`)
 	var st storageFlags
 	st.register(fs)
-	addr := fs.String("addr", envOr("HESAR_ADDR", "127.0.0.1:8080"), "listen address (env HESAR_ADDR)")
-	logLevel := fs.String("log-level", envOr("HESAR_LOG_LEVEL", "info"), "debug, info, warn or error (env HESAR_LOG_LEVEL)")
-	logFormat := fs.String("log-format", envOr("HESAR_LOG_FORMAT", "json"), "json or text (env HESAR_LOG_FORMAT)")
+	var f serveFlags
+	f.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log, err := newLogger(io.Err, *logLevel, *logFormat)
+	f.seen(fs)
+	log, err := newLogger(io.Err, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config(st.config().DataDir)
+	if err != nil {
+		return err
+	}
+	tlsConfig, acmeManager, err := cfg.tls.Build()
 	if err != nil {
 		return err
 	}
@@ -55,47 +154,100 @@ master key, and tells you how to create the first workspace and admin.`)
 	}
 	defer a.Close()
 	warnNewKey(io.Err, a)
-	ln, err := net.Listen("tcp", *addr)
+	if cfg.metricsAddr != "" {
+		cfg.hardening.Metrics = server.NewMetrics()
+	}
+	ls, err := listeners(a, cfg, &f, tlsConfig, acmeManager, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another Hesar running? choose another with --addr)", *addr, err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	announce(io.Err, a, cfg, ls, log, st)
+	go keepStatisticsFresh(ctx, a, log)
+	stop := context.AfterFunc(ctx, func() { log.Info("shutting down: finishing in-flight requests") })
+	defer stop()
+	return server.Run(ctx, shutdownGrace, ls...)
+}
+
+// shutdownGrace is how long in-flight requests get to finish on SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+// listeners opens the public listener and, as configured, the HTTP
+// redirect and the metrics listeners.
+func listeners(a *app.App, cfg serveConfig, f *serveFlags, tlsConfig *tls.Config, m *autocert.Manager, log *slog.Logger) ([]server.Listener, error) {
+	var ls []server.Listener
+	closeAll := func() {
+		for _, l := range ls {
+			l.Listener.Close()
+		}
 	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another Hesar running? choose another with --addr)", f.addr, err)
+	}
+	srv := server.New(a.API.WithHardening(cfg.hardening).Handler(), server.DefaultTimeouts, log)
+	srv.TLSConfig = tlsConfig
+	ls = append(ls, server.Listener{Name: "api", Server: srv, Listener: ln, TLS: tlsConfig != nil})
+	if cfg.redirectAddr != "" {
+		_, httpsPort, _ := net.SplitHostPort(ln.Addr().String())
+		var h http.Handler = server.Redirect(httpsPort)
+		if m != nil {
+			h = m.HTTPHandler(h)
+		}
+		rl, err := net.Listen("tcp", cfg.redirectAddr)
+		switch {
+		case err != nil && f.redirectGiven:
+			closeAll()
+			return nil, fmt.Errorf("listen on %s for the HTTP redirect: %w (choose another with --http-redirect-addr, or off)", cfg.redirectAddr, err)
+		case err != nil:
+			log.Warn("no HTTP-to-HTTPS redirect: cannot listen on the default address; set --http-redirect-addr, or off",
+				"addr", cfg.redirectAddr, "error", err.Error())
+		default:
+			ls = append(ls, server.Listener{Name: "redirect", Server: server.New(h, server.DefaultTimeouts, log), Listener: rl})
+		}
+	}
+	if cfg.metricsAddr != "" {
+		ml, err := net.Listen("tcp", cfg.metricsAddr)
+		switch {
+		case err != nil && f.metricsGiven:
+			closeAll()
+			return nil, fmt.Errorf("listen on %s for metrics: %w (choose another with --metrics-addr, or off)", cfg.metricsAddr, err)
+		case err != nil:
+			log.Warn("no metrics: cannot listen on the default address; set --metrics-addr, or off",
+				"addr", cfg.metricsAddr, "error", err.Error())
+		default:
+			ls = append(ls, server.Listener{Name: "metrics", Server: server.New(cfg.hardening.Metrics.Handler(), server.DefaultTimeouts, log), Listener: ml})
+		}
+	}
+	return ls, nil
+}
+
+// announce logs readiness and tells the person at the terminal where
+// everything listens.
+func announce(w io.Writer, a *app.App, cfg serveConfig, ls []server.Listener, log *slog.Logger, st storageFlags) {
 	storage := "sqlite:" + a.Config.SQLitePath()
 	if a.Config.DatabaseURL != "" {
 		storage = "postgres"
 	}
-	log.Info("ready", "addr", ln.Addr().String(), "storage", storage, "version", app.Version,
+	scheme := "http"
+	if cfg.tls.Enabled() {
+		scheme = "https"
+	}
+	addr := ls[0].Listener.Addr().String()
+	log.Info("ready", "addr", addr, "tls", cfg.tls.Enabled(), "storage", storage, "version", app.Version,
+		"rate_ip", cfg.hardening.IPLimit.Rate().String(), "rate_token", cfg.hardening.TokenLimit.Rate().String(),
 		"start_to_ready_ms", float64(time.Since(processStart).Microseconds())/1000)
-	fmt.Fprintf(io.Err, "Hesar %s is listening on http://%s (storage: %s)\n", app.Version, ln.Addr(), storage)
-	if ws, err := a.Workspaces.List(ctx); err == nil && len(ws) == 0 {
-		printFirstSteps(io.Err, ln.Addr().String(), storageArgs(st))
+	fmt.Fprintf(w, "Hesar %s is listening on %s://%s (storage: %s)\n", app.Version, scheme, addr, storage)
+	for _, l := range ls[1:] {
+		switch l.Name {
+		case "redirect":
+			fmt.Fprintf(w, "redirecting http://%s to HTTPS\n", l.Listener.Addr())
+		case "metrics":
+			fmt.Fprintf(w, "metrics on http://%s/metrics\n", l.Listener.Addr())
+		}
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	go keepStatisticsFresh(ctx, a, log)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	if ws, err := a.Workspaces.List(context.Background()); err == nil && len(ws) == 0 {
+		printFirstSteps(w, scheme+"://"+addr, storageArgs(st))
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // keepStatisticsFresh refreshes planner statistics soon after start and
@@ -140,7 +292,7 @@ func storageArgs(st storageFlags) string {
 	return b.String()
 }
 
-func printFirstSteps(w io.Writer, addr, storage string) {
+func printFirstSteps(w io.Writer, base, storage string) {
 	h := selfName() + storage
 	fmt.Fprintf(w, `
 No workspace exists yet. In another terminal, create one and its first admin:
@@ -152,9 +304,9 @@ No workspace exists yet. In another terminal, create one and its first admin:
 
 then call the API with the token:
 
-  curl -H "Authorization: Bearer <token>" http://%[2]s/api/v1/me
+  curl -H "Authorization: Bearer <token>" %[2]s/api/v1/me
 
-`, h, addr)
+`, h, base)
 }
 
 func migrate(ctx context.Context, io Stdio, args []string) error {
