@@ -59,7 +59,13 @@ type Config struct {
 	Token string
 	// Addr is where the in-process server listens (port 0: any free one).
 	Addr string
-	// Seed is how many tickets to create before measuring.
+	// Workspace, in process only, is the slug of the workspace to measure
+	// in: reused when it exists, then Seed is the total it should hold and
+	// only the missing tickets are created; created when it does not.
+	// Empty: a fresh "bench-<random>" every run.
+	Workspace string
+	// Seed is how many tickets to create before measuring (with
+	// Workspace: how many the workspace should hold).
 	Seed int
 	// Concurrency is how many requests are in flight at once.
 	Concurrency int
@@ -77,6 +83,9 @@ func (c *Config) check() error {
 	var problems []string
 	if c.URL != "" && c.Token == "" {
 		problems = append(problems, "--url needs --token (an API token of a staff user)")
+	}
+	if c.URL != "" && c.Workspace != "" {
+		problems = append(problems, "--workspace is for in-process runs; with --url the token picks the workspace")
 	}
 	if c.Seed < 0 {
 		problems = append(problems, "--seed must not be negative")
@@ -107,9 +116,13 @@ func (c *Config) check() error {
 
 // Report is a whole run's outcome, printed as JSON.
 type Report struct {
-	Database    string   `json:"database"` // sqlite, postgres, or url
+	Database  string `json:"database"`            // sqlite, postgres, or url
+	Workspace string `json:"workspace,omitempty"` // in process: the workspace's slug
+	// Seeded tickets were created by this run, in SeedSeconds; Tickets
+	// were in the workspace when measuring started (in process only).
 	Seeded      int      `json:"seeded"`
 	SeedSeconds float64  `json:"seed_seconds"`
+	Tickets     int      `json:"tickets,omitempty"`
 	Concurrency int      `json:"concurrency"`
 	DurationS   float64  `json:"duration_s"`
 	Go          string   `json:"go"`
@@ -137,11 +150,19 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (Report, error) {
 		return rep, err
 	}
 	defer cleanup()
+	n := cfg.Seed
+	if t.reused {
+		n = max(0, cfg.Seed-t.existing)
+		fmt.Fprintf(progress, "seeding %s tickets to reach %s\n", thousands(int64(n)), thousands(int64(cfg.Seed)))
+	}
 	start := time.Now()
-	if err := t.seed(ctx, cfg.Seed, progress); err != nil {
+	if err := t.seed(ctx, n, progress); err != nil {
 		return rep, fmt.Errorf("seed: %w", err)
 	}
-	rep.Seeded, rep.SeedSeconds = cfg.Seed, round(time.Since(start).Seconds(), 2)
+	rep.Seeded, rep.SeedSeconds = n, round(time.Since(start).Seconds(), 2)
+	if t.inProcess {
+		rep.Workspace, rep.Tickets = t.workspace, t.existing+n
+	}
 	rep.RSSAfterSeed = t.rss()
 	if slices.Contains(cfg.Ops, "get") || slices.Contains(cfg.Ops, "reply") {
 		if err := t.findTickets(ctx); err != nil {

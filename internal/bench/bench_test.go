@@ -57,6 +57,42 @@ func TestEveryOperationRunsWithoutErrors(t *testing.T) {
 	}
 }
 
+// TestWorkspaceIsReusedAndToppedUp seeds a named workspace, then runs on
+// it again: the second run finds it, its staff and customers, creates only
+// the tickets missing to reach --seed, and still measures without errors;
+// a third run asking for fewer tickets than there are seeds nothing and
+// picks tickets from all of them.
+func TestWorkspaceIsReusedAndToppedUp(t *testing.T) {
+	storage := app.Config{DataDir: t.TempDir()}
+	run := func(seed int, ops ...string) bench.Report {
+		t.Helper()
+		cfg := tiny(storage)
+		cfg.Workspace, cfg.Seed, cfg.Ops, cfg.Duration = "reuse-me", seed, ops, 150*time.Millisecond
+		rep, err := bench.Run(context.Background(), cfg, testWriter{t})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Results {
+			if r.Requests == 0 || r.Errors != 0 {
+				t.Errorf("%s: %d requests, %d errors; want some requests and no errors", r.Op, r.Requests, r.Errors)
+			}
+		}
+		return rep
+	}
+	first := run(50, "me", "get")
+	if first.Workspace != "reuse-me" || first.Seeded != 50 || first.Tickets != 50 {
+		t.Errorf("first run: workspace %q seeded %d tickets %d, want reuse-me, 50, 50", first.Workspace, first.Seeded, first.Tickets)
+	}
+	second := run(80, "list-queue", "get", "search", "me")
+	if second.Workspace != "reuse-me" || second.Seeded != 30 || second.Tickets != 80 {
+		t.Errorf("second run: workspace %q seeded %d tickets %d, want reuse-me, 30, 80", second.Workspace, second.Seeded, second.Tickets)
+	}
+	third := run(10, "get", "reply")
+	if third.Seeded != 0 || third.Tickets != 80 {
+		t.Errorf("third run: seeded %d tickets %d, want 0 and 80", third.Seeded, third.Tickets)
+	}
+}
+
 func TestParseOpsKeepsMeasuringOrderAndRejectsUnknown(t *testing.T) {
 	got, err := bench.ParseOps("search, create,me")
 	if err != nil {

@@ -27,10 +27,15 @@ type target struct {
 	customers    int    // known customers, knownEmail(0 … customers-1)
 	tag          string // keeps new-customer emails unique across runs
 	inProcess    bool
+	// workspace is the in-process run's workspace slug; reused says it
+	// existed before this run, with existing tickets in it.
+	workspace string
+	reused    bool
+	existing  int
 	// seedTicket creates one ticket while seeding and returns its number.
 	seedTicket func(ctx context.Context, tx *texts, i int) (int64, error)
 	numbers    []int64 // seeded ticket numbers
-	maxNumber  int64   // when nothing was seeded: pick from 1 … maxNumber
+	maxNumber  int64   // when numbers is empty: pick from 1 … maxNumber
 }
 
 func newTarget(base string, concurrency int) *target {
@@ -190,9 +195,10 @@ func (t *target) measure(ctx context.Context, op string, concurrency int, d time
 }
 
 // findTickets makes sure get and reply have tickets to ask for: the seeded
-// ones, else (seed 0 against a running server) the newest number there.
+// ones, or every number of a reused workspace, else (seed 0 against a
+// running server) the newest number there.
 func (t *target) findTickets(ctx context.Context) error {
-	if len(t.numbers) > 0 {
+	if len(t.numbers) > 0 || t.maxNumber > 0 {
 		return nil
 	}
 	var page struct {

@@ -17,14 +17,23 @@ const seedWorkers = 32
 
 // seed creates n tickets and remembers their numbers for get and reply.
 // Nothing else is kept per ticket, so memory stays bounded (8 bytes per
-// ticket) however large n is.
+// ticket) however large n is. In a reused workspace that already had
+// tickets, get and reply pick from all of them instead: every number up to
+// the highest.
 func (t *target) seed(ctx context.Context, n int, progress io.Writer) error {
 	t.numbers = make([]int64, n)
-	return parallel(ctx, n, seedWorkers, "tickets", progress, func(ctx context.Context, tx *texts, i int) error {
+	err := parallel(ctx, n, seedWorkers, "tickets", progress, func(ctx context.Context, tx *texts, i int) error {
 		num, err := t.seedTicket(ctx, tx, i)
 		t.numbers[i] = num
 		return err
 	})
+	if err == nil && t.existing > 0 {
+		for _, num := range t.numbers {
+			t.maxNumber = max(t.maxNumber, num)
+		}
+		t.numbers = nil
+	}
+	return err
 }
 
 // pickStatus spreads seeded tickets over statuses the way a help desk that
