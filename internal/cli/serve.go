@@ -156,6 +156,11 @@ master key, and tells you how to create the first workspace and admin.`)
 	warnNewKey(io.Err, a)
 	if cfg.metricsAddr != "" {
 		cfg.hardening.Metrics = server.NewMetrics()
+		read, write := a.DB.Pools()
+		cfg.hardening.Metrics.WatchDB("read", read)
+		if write != read {
+			cfg.hardening.Metrics.WatchDB("write", write)
+		}
 	}
 	ls, err := listeners(a, cfg, &f, tlsConfig, acmeManager, log)
 	if err != nil {

@@ -269,3 +269,7 @@ func (d *DB) Optimize(ctx context.Context) error {
 		return err
 	})
 }
+
+// Pools returns the connection pools, for monitoring their statistics
+// (the write pool is the read pool on PostgreSQL).
+func (d *DB) Pools() (read, write *sql.DB) { return d.read, d.write }
