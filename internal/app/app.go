@@ -68,6 +68,14 @@ type App struct {
 	Attachments  *attachment.Service
 	Privacy      *privacy.Service
 	API          *api.Server
+
+	readiness []func(context.Context) error
+}
+
+// AddReadinessCheck adds a condition /readyz must meet (for example, that
+// scheduled backups are not stale). Call it before serving.
+func (a *App) AddReadinessCheck(check func(context.Context) error) {
+	a.readiness = append(a.readiness, check)
 }
 
 // Open connects to the database, applies pending migrations, loads (or on
@@ -160,6 +168,11 @@ func (a *App) Ready(ctx context.Context) error {
 	}
 	if st.Current != st.Latest {
 		return fmt.Errorf("schema at version %d, this build needs %d", st.Current, st.Latest)
+	}
+	for _, check := range a.readiness {
+		if err := check(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -132,6 +132,8 @@ master key, and tells you how to create the first workspace and admin.`)
 	st.register(fs)
 	var f serveFlags
 	f.register(fs)
+	var bf backupFlags
+	bf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -168,6 +170,9 @@ master key, and tells you how to create the first workspace and admin.`)
 	}
 	announce(io.Err, a, cfg, ls, log, st)
 	go keepStatisticsFresh(ctx, a, log)
+	if err := bf.start(ctx, a, log); err != nil {
+		return err
+	}
 	stop := context.AfterFunc(ctx, func() { log.Info("shutting down: finishing in-flight requests") })
 	defer stop()
 	return server.Run(ctx, shutdownGrace, ls...)

@@ -148,7 +148,7 @@ func TestMigrationsBuildAFreshDatabaseOnce(t *testing.T) {
 
 // tenantFree are the tables that do not belong to one workspace: instance
 // machinery, and the workspaces table itself (its id is the workspace id).
-var tenantFree = []string{"id_blocks", "instance_settings", "schema_migrations", "workspaces"}
+var tenantFree = []string{"backup_runs", "id_blocks", "instance_settings", "schema_migrations", "workspaces"}
 
 func TestEveryDomainRowCarriesWorkspaceID(t *testing.T) {
 	eachKind(t, func(t *testing.T, kind string) {
