@@ -18,14 +18,6 @@ func TestMain(m *testing.M) { os.Exit(testutil.Run(m)) }
 
 var ctx = context.Background()
 
-// knownBug skips a test that demonstrates a bug not yet fixed, unless
-// HESAR_KNOWN_BUGS=1. Delete the call when the bug is fixed.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("HESAR_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug (HESAR_KNOWN_BUGS=1 runs it): %s", what)
-	}
-}
 
 // eachKind runs fn as a subtest on every database kind.
 func eachKind(t *testing.T, fn func(t *testing.T, kind string)) {

@@ -1,7 +1,6 @@
 package textnorm_test
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,12 +12,6 @@ import (
 // These tests state promises Words does not keep yet. They are skipped
 // unless HESAR_KNOWN_BUGS=1; each names the bug it shows.
 
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("HESAR_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug (HESAR_KNOWN_BUGS=1 runs it): %s", what)
-	}
-}
 
 func TestLongMixedScriptWordIsCappedOnARuneBoundary(t *testing.T) {
 	// One ASCII letter shifts the two-byte Persian letters so that byte 64
@@ -38,7 +31,6 @@ func TestLongMixedScriptWordIsCappedOnARuneBoundary(t *testing.T) {
 }
 
 func TestWordsOfWordsAreTheSameWords(t *testing.T) {
-	knownBug(t, "join controls and marks are removed after NFKC, so the letters they separated can be left in a form NFKC would compose (Hangul jamo)")
 	for _, s := range []string{
 		"\u1100\u0300\u1161",         // jamo ᄀ + grave + ᅡ: two letters, then one syllable
 		"\u1100\u200c\u1161\u11a8ab", // ZWNJ between jamo

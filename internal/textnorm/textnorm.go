@@ -46,7 +46,10 @@ func Words(s string) []string {
 		if cur.Len() == 0 {
 			return
 		}
-		w := cur.String()
+		// Dropping join controls and marks can leave letters that NFKC
+		// composes (Hangul jamo): normalize the finished word again so a
+		// word's words are the word itself.
+		w := norm.NFKC.String(cur.String())
 		cur.Reset()
 		if len([]rune(w)) < 2 && !(len(w) == 1 && w[0] >= '0' && w[0] <= '9') {
 			return
