@@ -34,8 +34,11 @@ type target struct {
 	existing  int
 	// seedTicket creates one ticket while seeding and returns its number.
 	seedTicket func(ctx context.Context, tx *texts, i int) (int64, error)
-	numbers    []int64 // seeded ticket numbers
-	maxNumber  int64   // when numbers is empty: pick from 1 … maxNumber
+	// optimize, in process, refreshes the planner statistics after
+	// seeding, as a serving Hesar does a minute after start and hourly.
+	optimize  func(ctx context.Context) error
+	numbers   []int64 // seeded ticket numbers
+	maxNumber int64   // when numbers is empty: pick from 1 … maxNumber
 }
 
 func newTarget(base string, concurrency int) *target {

@@ -65,6 +65,7 @@ func startLocal(ctx context.Context, cfg Config, progress io.Writer) (*target, f
 	}
 	t := newTarget(base, cfg.Concurrency)
 	t.inProcess = true
+	t.optimize = a.DB.Optimize
 	if err := t.setupWorkspace(ctx, a, cfg, progress); err != nil {
 		cleanup()
 		return nil, nil, err

@@ -34,6 +34,11 @@ directory the workspace would be gone after the run.
 With --url it drives a running server as the staff user behind --token,
 seeding through the API in that user's departments.
 
+In process, planner statistics are then refreshed (ANALYZE on PostgreSQL,
+PRAGMA optimize on SQLite), as 'serve' does a minute after start, so the
+plans measured are those of a running server, not those made for the
+empty tables of before the seeding.
+
 Then each operation runs for --duration with --concurrency workers, reads
 first so they see exactly the seeded tickets:
   list-queue           first page of new and open tickets of the agent's department
