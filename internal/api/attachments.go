@@ -103,20 +103,9 @@ func dispositionName(h string) string {
 }
 
 func (s *Server) listAttachments(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	n, err := pathID(r, "id")
+	n, after, limit, err := childPage(r, attachment.MaxPage)
 	if err != nil {
 		return err
-	}
-	q, err := readQuery(r, "after", "limit")
-	if err != nil {
-		return err
-	}
-	after, limit := q.int("after"), q.int("limit")
-	if err := q.done(); err != nil {
-		return err
-	}
-	if limit == 0 || limit > attachment.MaxPage {
-		limit = attachment.MaxPage
 	}
 	atts, err := s.attachments.List(r.Context(), p.Scope, n, after, int(limit)+1)
 	if err != nil {

@@ -91,3 +91,24 @@ func (q *query) done() error {
 	}
 	return nil
 }
+
+// childPage reads what every list of a ticket's children takes: the
+// ticket number in the path, then "after" (the last id seen) and "limit"
+// (default and maximum max).
+func childPage(r *http.Request, max int64) (number, after, limit int64, err error) {
+	if number, err = pathID(r, "id"); err != nil {
+		return 0, 0, 0, err
+	}
+	q, err := readQuery(r, "after", "limit")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	after, limit = q.int("after"), q.int("limit")
+	if err := q.done(); err != nil {
+		return 0, 0, 0, err
+	}
+	if limit == 0 || limit > max {
+		limit = max
+	}
+	return number, after, limit, nil
+}

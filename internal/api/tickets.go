@@ -249,20 +249,9 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, p identity.P
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	n, err := pathID(r, "id")
+	n, after, limit, err := childPage(r, 200)
 	if err != nil {
 		return err
-	}
-	q, err := readQuery(r, "after", "limit")
-	if err != nil {
-		return err
-	}
-	after, limit := q.int("after"), q.int("limit")
-	if err := q.done(); err != nil {
-		return err
-	}
-	if limit == 0 || limit > 200 {
-		limit = 200
 	}
 	msgs, err := s.tickets.Messages(r.Context(), p.Scope, n, after, int(limit)+1)
 	if err != nil {
