@@ -135,13 +135,7 @@ func TestInterruptedReencryptionResumesWithNothingLost(t *testing.T) {
 func TestRotatedMasterKeyKeepsDataAndTokens(t *testing.T) {
 	for _, kind := range testutil.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			url, path, err := testutil.URLFor(kind)
-			if err != nil {
-				if os.Getenv("CI") != "true" {
-					t.Skip(err)
-				}
-				t.Fatal(err)
-			}
+			url, path := testutil.NewDatabase(t, kind)
 			dir := t.TempDir()
 			cfg := app.Config{DataDir: dir, DatabaseURL: url}
 			if path != "" {

@@ -35,13 +35,7 @@ func newConfig(t *testing.T, kind, master string) app.Config {
 	t.Helper()
 	cfg := app.Config{DataDir: t.TempDir(), MasterKey: master}
 	if kind == "postgres" {
-		url, _, err := testutil.URLFor("postgres")
-		if err != nil {
-			if os.Getenv("CI") != "true" {
-				t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
-			}
-			t.Fatal(err)
-		}
+		url, _ := testutil.NewDatabase(t, "postgres")
 		cfg.DatabaseURL = url
 	}
 	return cfg

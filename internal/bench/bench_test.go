@@ -26,13 +26,7 @@ func TestEveryOperationRunsWithoutErrors(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			storage := app.Config{DataDir: t.TempDir()}
 			if kind == "postgres" {
-				url, _, err := testutil.URLFor("postgres")
-				if err != nil {
-					if os.Getenv("CI") != "true" {
-						t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
-					}
-					t.Fatal(err)
-				}
+				url, _ := testutil.NewDatabase(t, "postgres")
 				storage.DatabaseURL = url
 			}
 			rep, err := bench.Run(context.Background(), tiny(storage), testWriter{t})

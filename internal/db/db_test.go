@@ -18,7 +18,6 @@ func TestMain(m *testing.M) { os.Exit(testutil.Run(m)) }
 
 var ctx = context.Background()
 
-
 // eachKind runs fn as a subtest on every database kind.
 func eachKind(t *testing.T, fn func(t *testing.T, kind string)) {
 	t.Helper()
@@ -32,13 +31,7 @@ func eachKind(t *testing.T, fn func(t *testing.T, kind string)) {
 // second handle on the same database.
 func openUnmigrated(t *testing.T, kind string) (*db.DB, db.Options) {
 	t.Helper()
-	url, path, err := testutil.URLFor(kind)
-	if err != nil {
-		if kind == "postgres" && os.Getenv("CI") != "true" {
-			t.Skipf("PostgreSQL not reachable (%v)", err)
-		}
-		t.Fatal(err)
-	}
+	url, path := testutil.NewDatabase(t, kind)
 	opts := db.Options{URL: url, Path: path}
 	d, err := db.Open(ctx, opts)
 	if err != nil {

@@ -84,10 +84,7 @@ func DB(t testing.TB, kind string) *db.DB {
 	}
 	d, err := open(kind)
 	if err != nil {
-		if kind == "postgres" && os.Getenv("CI") != "true" {
-			t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
-		}
-		t.Fatalf("open %s test database: %v", kind, err)
+		unreachable(t, kind, err)
 	}
 	shared[kind] = d
 	return d
@@ -99,13 +96,32 @@ func FreshDB(t testing.TB, kind string) *db.DB {
 	t.Helper()
 	d, err := open(kind)
 	if err != nil {
-		if kind == "postgres" && os.Getenv("CI") != "true" {
-			t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
-		}
-		t.Fatalf("open %s test database: %v", kind, err)
+		unreachable(t, kind, err)
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
+}
+
+// unreachable ends a test whose PostgreSQL database could not be had:
+// skipped with a notice on a developer's machine, failed in CI (CI=true),
+// where nothing may be skipped. SQLite failures always fail.
+func unreachable(t testing.TB, kind string, err error) {
+	t.Helper()
+	if kind == "postgres" && os.Getenv("CI") != "true" {
+		t.Skipf("PostgreSQL not reachable (%v); CI never skips this", err)
+	}
+	t.Fatalf("create %s test database: %v", kind, err)
+}
+
+// NewDatabase is URLFor for tests: it creates an empty database of the
+// kind and returns its URL (PostgreSQL) or file path (SQLite).
+func NewDatabase(t testing.TB, kind string) (url, path string) {
+	t.Helper()
+	url, path, err := URLFor(kind)
+	if err != nil {
+		unreachable(t, kind, err)
+	}
+	return url, path
 }
 
 // URLFor creates an empty database of the kind and returns what to give

@@ -12,7 +12,6 @@ import (
 // These tests state promises Words does not keep yet. They are skipped
 // unless HESAR_KNOWN_BUGS=1; each names the bug it shows.
 
-
 func TestLongMixedScriptWordIsCappedOnARuneBoundary(t *testing.T) {
 	// One ASCII letter shifts the two-byte Persian letters so that byte 64
 	// falls inside one of them.
