@@ -148,10 +148,11 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, number int64, 
 		return Ticket{}, err
 	}
 	if subjectEnc != nil {
-		// The old subject's words must stop finding the ticket.
-		if err := s.Reindex(ctx, ws, []int64{cur.ID}); err != nil {
-			return Ticket{}, err
-		}
+		// The old subject's words should stop finding the ticket. The change
+		// is committed and the new words are already indexed, so a failure
+		// here only leaves extra matches (still filtered by scope): it must
+		// not turn a committed update into an error.
+		_ = s.Reindex(ctx, ws, []int64{cur.ID})
 	}
 	// Read back with the system's view: a ticket handed to another
 	// department leaves the caller's scope, and the caller still deserves
