@@ -36,6 +36,13 @@ var EncryptedColumns = []Column{
 	{Table: "tickets", SQLColumn: "subject_original_enc", Name: "subject_original", Restricted: true},
 	{Table: "messages", SQLColumn: "body_original_enc", Name: "body_original", Restricted: true},
 	{Table: "reveals", SQLColumn: "reason_enc", Name: "reason"},
+	{Table: "sessions", SQLColumn: "ip_enc", Name: "ip"},
+	{Table: "sessions", SQLColumn: "agent_enc", Name: "agent"},
+	{Table: "totp_secrets", SQLColumn: "secret_enc", Name: "secret"},
+	{Table: "webauthn_credentials", SQLColumn: "name_enc", Name: "name"},
+	{Table: "mail_outbox", SQLColumn: "to_enc", Name: "to"},
+	{Table: "mail_outbox", SQLColumn: "subject_enc", Name: "subject"},
+	{Table: "mail_outbox", SQLColumn: "body_enc", Name: "body"},
 }
 
 // KeyVersion describes one version of a workspace's field key.
