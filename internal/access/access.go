@@ -176,6 +176,25 @@ func (s Scope) Can(p Permission) bool {
 	return s.perms[p]
 }
 
+// Restrict returns the scope with only the permissions it holds that are
+// also in keep (an API token limited to part of its owner's rights).
+func (s Scope) Restrict(keep []Permission) Scope {
+	perms := make(map[Permission]bool, len(keep))
+	for _, p := range keep {
+		if s.perms[p] {
+			perms[p] = true
+		}
+	}
+	s.perms = perms
+	return s
+}
+
+// ParsePermission validates a permission name.
+func ParsePermission(name string) (Permission, bool) {
+	p := Permission(name)
+	return p, slices.Contains(AllPermissions, p)
+}
+
 // Permissions returns the scope's permissions, sorted.
 func (s Scope) Permissions() []Permission {
 	out := make([]Permission, 0, len(s.perms))

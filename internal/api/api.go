@@ -96,7 +96,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return s.withRequestContext(mux)
+	return s.withRequestContext(s.crossOriginProtection(mux))
 }
 
 // guard authenticates the caller when the route needs it, applies the
@@ -115,11 +115,19 @@ func (s *Server) guard(rt Route) http.Handler {
 				s.authFailed(w, r, err)
 				return
 			}
-			if !s.allowToken(w, r, p.TokenID) {
+			if !s.allowCaller(w, r, p) {
+				return
+			}
+			if err := sessionGate(rt, p); err != nil {
+				writeError(w, r, s.log, err)
 				return
 			}
 			if !rt.allows(p.Scope) {
 				writeError(w, r, s.log, errs.ErrForbidden)
+				return
+			}
+			if needsStepUp(rt, p) {
+				writeError(w, r, s.log, errs.ErrStepUpRequired)
 				return
 			}
 		}
@@ -129,13 +137,21 @@ func (s *Server) guard(rt Route) http.Handler {
 	})
 }
 
+// authenticate accepts an API token (Authorization: Bearer) or, from a
+// browser, the session cookie. A request carrying a token is judged by the
+// token alone.
 func (s *Server) authenticate(r *http.Request) (identity.Principal, error) {
-	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return identity.Principal{}, errs.ErrUnauthenticated
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return identity.Principal{}, errs.ErrUnauthenticated
+		}
+		return s.identity.Authenticate(r.Context(), strings.TrimSpace(token))
 	}
-	return s.identity.Authenticate(r.Context(), strings.TrimSpace(token))
+	if secret := s.sessionSecret(r); secret != "" {
+		return s.identity.AuthenticateSession(r.Context(), secret)
+	}
+	return identity.Principal{}, errs.ErrUnauthenticated
 }
 
 type ctxKey int

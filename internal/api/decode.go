@@ -126,3 +126,13 @@ func (o optional[T]) ptr(field string) (*T, error) {
 	v := o.Value
 	return &v, nil
 }
+
+// decodeEmpty accepts an empty body or an empty JSON object, for actions
+// that take no input; anything else is refused like any bad body.
+func decodeEmpty(w http.ResponseWriter, r *http.Request) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	var none struct{}
+	return decodeJSON(w, r, &none)
+}

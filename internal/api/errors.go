@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/keyring"
@@ -18,6 +21,8 @@ type Error struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	// retryAfter, when set, becomes a Retry-After header.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -37,6 +42,7 @@ func toError(err error) *Error {
 	var invalid *errs.Invalid
 	var conflict *errs.Conflict
 	var maxBytes *http.MaxBytesError
+	var throttled *errs.Throttled
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
@@ -54,6 +60,18 @@ func toError(err error) *Error {
 		return newError(http.StatusNotFound, "not_found", "no such resource, or you may not see it")
 	case errors.Is(err, errs.ErrForbidden):
 		return newError(http.StatusForbidden, "forbidden", "you do not have permission to do this")
+	case errors.As(err, &throttled):
+		e := newError(http.StatusTooManyRequests, "too_many_attempts", "too many failed attempts; wait before trying again")
+		e.retryAfter = throttled.Wait
+		return e
+	case errors.Is(err, errs.ErrSignInFailed):
+		return newError(http.StatusUnauthorized, "sign_in_failed", "the email address or password is not right, or the account cannot sign in now")
+	case errors.Is(err, errs.ErrStepUpRequired):
+		return newError(http.StatusForbidden, "step_up_required", "this action needs a recent proof of identity: confirm your password or second factor at POST /api/v1/auth/step-up, then retry")
+	case errors.Is(err, errs.ErrMFARequired):
+		return newError(http.StatusForbidden, "mfa_required", "finish signing in with your second factor, or enroll one as your workspace requires, before doing anything else")
+	case errors.Is(err, errs.ErrLinkInvalid):
+		return newError(http.StatusBadRequest, "link_invalid", "this link is not valid: it may have been used already or expired; ask for a new one")
 	case errors.Is(err, errs.ErrUnauthenticated):
 		return newError(http.StatusUnauthorized, "unauthenticated", "send a valid API token as 'Authorization: Bearer <token>'")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -74,7 +92,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		log.Error("request failed", attrs...)
 	}
-	if e.Status == http.StatusUnauthorized {
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(e.retryAfter.Seconds())))))
+	}
+	if e.Status == http.StatusUnauthorized && e.Code == "unauthenticated" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hesar"`)
 	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/server"
 )
 
@@ -59,12 +60,17 @@ func (s *Server) allowIP(w http.ResponseWriter, r *http.Request) bool {
 	return ok
 }
 
-// allowToken charges the caller's token; false means it answered 429.
-func (s *Server) allowToken(w http.ResponseWriter, r *http.Request, tokenID int64) bool {
+// allowCaller charges the caller's token or session; false means it
+// answered 429.
+func (s *Server) allowCaller(w http.ResponseWriter, r *http.Request, p identity.Principal) bool {
 	if s.hard.TokenLimit == nil {
 		return true
 	}
-	ok, wait := s.hard.TokenLimit.Allow(strconv.FormatInt(tokenID, 10))
+	key := strconv.FormatInt(p.TokenID, 10)
+	if p.Session != nil {
+		key = "s" + strconv.FormatInt(p.Session.ID, 10)
+	}
+	ok, wait := s.hard.TokenLimit.Allow(key)
 	if !ok {
 		s.rateLimited(w, r, "token", wait)
 	}

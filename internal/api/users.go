@@ -142,10 +142,11 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, p identity.P
 }
 
 type createTokenRequest struct {
-	Name          string `json:"name"`
-	UserID        int64  `json:"user_id"`
-	CustomerID    int64  `json:"customer_id"`
-	ExpiresInDays int    `json:"expires_in_days"`
+	Name          string    `json:"name"`
+	UserID        int64     `json:"user_id"`
+	CustomerID    int64     `json:"customer_id"`
+	ExpiresInDays int       `json:"expires_in_days"`
+	Permissions   *[]string `json:"permissions"`
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
@@ -159,8 +160,15 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, p identity.
 	if req.ExpiresInDays < 0 || req.ExpiresInDays > 3650 {
 		return fieldError(http.StatusUnprocessableEntity, "validation_failed", "expires_in_days", "must be between 0 (never) and 3650")
 	}
-	t, secret, err := s.identity.CreateToken(r.Context(), p.Scope, identity.NewToken{Name: req.Name, UserID: req.UserID,
-		CustomerID: req.CustomerID, TTL: time.Duration(req.ExpiresInDays) * 24 * time.Hour})
+	in := identity.NewToken{Name: req.Name, UserID: req.UserID, CustomerID: req.CustomerID,
+		TTL: time.Duration(req.ExpiresInDays) * 24 * time.Hour, Client: s.client(r)}
+	if req.Permissions != nil {
+		in.Permissions = []access.Permission{}
+		for _, name := range *req.Permissions {
+			in.Permissions = append(in.Permissions, access.Permission(name))
+		}
+	}
+	t, secret, err := s.identity.CreateToken(r.Context(), p.Scope, in)
 	if err != nil {
 		return err
 	}
@@ -175,7 +183,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, p identity.
 	if err != nil {
 		return err
 	}
-	if err := s.identity.RevokeToken(r.Context(), p.Scope, id); err != nil {
+	if err := s.identity.RevokeToken(r.Context(), p.Scope, id, s.client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -183,13 +183,16 @@ type tokenView struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	Revoked    bool       `json:"revoked"`
+	// Permissions is null for a token with all of its owner's rights.
+	Permissions []access.Permission `json:"permissions"`
 	// Token is the secret, present only in the response that created it.
 	Token string `json:"token,omitempty"`
 }
 
 func viewToken(t identity.Token) tokenView {
 	return tokenView{ID: t.ID, Name: t.Name, Prefix: t.Prefix, UserID: optID(t.UserID), CustomerID: optID(t.CustomerID),
-		CreatedAt: t.CreatedAt, LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt), Revoked: t.Revoked}
+		CreatedAt: t.CreatedAt, LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt), Revoked: t.Revoked,
+		Permissions: t.Permissions}
 }
 
 type list[T any] struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/keyring"
+	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/ticket"
 	"github.com/hesar/hesar/internal/workspace"
@@ -40,6 +41,9 @@ type Config struct {
 	MasterKeyFile string
 	// MasterKey is the base64 master key from the environment, if given.
 	MasterKey string
+	// PublicURL is where people reach Hesar (scheme and host): the base of
+	// emailed links and the WebAuthn origin. Default http://localhost:8080.
+	PublicURL string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -67,6 +71,7 @@ type App struct {
 	Tickets      *ticket.Service
 	Attachments  *attachment.Service
 	Privacy      *privacy.Service
+	Mail         *mail.Outbox
 	API          *api.Server
 
 	readiness []func(context.Context) error
@@ -110,7 +115,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer)
 		d.Close()
 		return nil, err
 	}
-	a := build(d, keys, log, cfg)
+	a, err := build(d, keys, log, cfg)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
 	a.Config, a.MasterSource = cfg, src
 	return a, nil
 }
@@ -119,7 +128,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer)
 // data directory to put them under, attachment contents go to a private
 // temporary directory (tests build apps this way).
 func Build(d *db.DB, keys *keyring.Keyring, log *slog.Logger) *App {
-	return build(d, keys, log, Config{})
+	a, err := build(d, keys, log, Config{})
+	if err != nil {
+		panic(err) // the default configuration is valid; this is a bug
+	}
+	return a
 }
 
 // AttachmentDir is where attachment contents are stored.
@@ -130,15 +143,20 @@ func (c Config) AttachmentDir() string {
 	return filepath.Join(c.DataDir, "attachments")
 }
 
-func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) *App {
+func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{Log: log, DB: d, Keys: keys}
 	a.Workspaces = workspace.New(workspace.Opts{DB: d, Keys: keys})
-	a.Identity = identity.New(identity.Opts{DB: d, Keys: keys})
-	a.Departments = department.New(department.Opts{DB: d})
+	a.Mail = mail.NewOutbox(d, keys)
 	a.Customers = customer.New(customer.Opts{DB: d, Keys: keys})
+	var err error
+	a.Identity, err = identity.New(identity.Opts{DB: d, Keys: keys, Mail: a.Mail, Customers: a.Customers, PublicURL: cfg.PublicURL, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	a.Departments = department.New(department.Opts{DB: d})
 	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers})
 	dir := cfg.AttachmentDir()
 	if dir == "" {
@@ -150,7 +168,7 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) *App {
 	a.Privacy = privacy.New(privacy.Opts{DB: d, Keys: keys, Customers: a.Customers, Tickets: a.Tickets, Attachments: a.Attachments, Identity: a.Identity})
 	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
 		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Ready: a.Ready, Version: Version})
-	return a
+	return a, nil
 }
 
 // Handler is the whole HTTP surface.

@@ -14,6 +14,7 @@ import (
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
+	pw "github.com/hesar/hesar/internal/password"
 )
 
 func openDBOnly(ctx context.Context, cfg app.Config) (*db.DB, error) {
@@ -111,7 +112,7 @@ customer directory), agent (their departments' tickets and customers).`)
 	email := fs.String("email", "", "email address, used to sign in (required)")
 	name := fs.String("name", "", "full name (required)")
 	role := fs.String("role", "agent", "admin, supervisor or agent")
-	noPassword := fs.Bool("no-password", false, "create the user without a password (API tokens only)")
+	noPassword := fs.Bool("no-password", false, "create the user without a password: they get an emailed link to set one (needs SMTP), or use API tokens only")
 	var depts idList
 	fs.Var(&depts, "department", "department id the user belongs to (repeatable)")
 	if err := parse(fs, args); err != nil {
@@ -119,7 +120,7 @@ customer directory), agent (their departments' tickets and customers).`)
 	}
 	password := ""
 	if !*noPassword {
-		fmt.Fprintf(io.Err, "password for %s (at least %d characters), then Enter: ", *email, identity.MinPasswordLength)
+		fmt.Fprintf(io.Err, "password for %s (at least %d characters), then Enter: ", *email, pw.MinLength)
 		line, err := bufio.NewReader(io.In).ReadString('\n')
 		if err != nil && line == "" {
 			return fmt.Errorf("no password on standard input; pipe one in, or use --no-password")

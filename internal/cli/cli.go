@@ -156,7 +156,8 @@ func (s *storageFlags) register(fs *flag.FlagSet) {
 }
 
 func (s *storageFlags) config() app.Config {
-	return app.Config{DataDir: s.data, DatabaseURL: s.databaseURL, MasterKeyFile: s.masterKeyFile, MasterKey: os.Getenv("HESAR_MASTER_KEY")}
+	return app.Config{DataDir: s.data, DatabaseURL: s.databaseURL, MasterKeyFile: s.masterKeyFile, MasterKey: os.Getenv("HESAR_MASTER_KEY"),
+		PublicURL: os.Getenv("HESAR_PUBLIC_URL")}
 }
 
 // open opens the app for an administrative command, reporting migrations

@@ -18,6 +18,8 @@ import (
 
 	"github.com/hesar/hesar/internal/api"
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/server"
 )
 
@@ -45,6 +47,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, acmeDomains, acmeEmail, acmeDir string
 	redirectAddr, metricsAddr                        string
 	rateIP, rateToken, trustedProxies                string
+	publicURL                                        string
 	redirectGiven, metricsGiven                      bool
 }
 
@@ -62,6 +65,33 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rateIP, "rate-ip", envOr("HESAR_RATE_IP", "50:100"), "requests per second[:burst] per client address for anonymous and failed-auth traffic (env HESAR_RATE_IP); 0 disables")
 	fs.StringVar(&f.rateToken, "rate-token", envOr("HESAR_RATE_TOKEN", "100:200"), "requests per second[:burst] per API token (env HESAR_RATE_TOKEN); 0 disables")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", os.Getenv("HESAR_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env HESAR_TRUSTED_PROXIES)")
+	fs.StringVar(&f.publicURL, "public-url", os.Getenv("HESAR_PUBLIC_URL"), "where people reach Hesar, e.g. https://desk.example.com: the base of emailed links and the passkey origin (env HESAR_PUBLIC_URL); default from --addr, with localhost for a loopback address")
+}
+
+// publicURL is --public-url, or a guess from the listen address: passkeys
+// need a host name, so a loopback address becomes localhost.
+func (f *serveFlags) publicURLFor(tlsOn bool, acmeDomains string) string {
+	if f.publicURL != "" {
+		return f.publicURL
+	}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	if d, _, _ := strings.Cut(acmeDomains, ","); strings.TrimSpace(d) != "" {
+		return "https://" + strings.TrimSpace(d)
+	}
+	host, port, err := net.SplitHostPort(f.addr)
+	if err != nil {
+		return identity.DefaultPublicURL
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		host = "localhost"
+	}
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // seen notes which listener addresses the user chose, since a default
@@ -150,11 +180,21 @@ master key, and tells you how to create the first workspace and admin.`)
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, st.config(), log, io.Err)
+	smtp, err := mail.SMTPConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	appCfg := st.config()
+	appCfg.PublicURL = f.publicURLFor(cfg.tls.Enabled(), f.acmeDomains)
+	// Behind a TLS-terminating proxy the browser still speaks HTTPS: its
+	// session cookie must be Secure and __Host- prefixed.
+	cfg.hardening.TLS = cfg.hardening.TLS || strings.HasPrefix(appCfg.PublicURL, "https://")
+	a, err := app.Open(ctx, appCfg, log, io.Err)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	defer a.Identity.WaitBackground()
 	warnNewKey(io.Err, a)
 	if cfg.metricsAddr != "" {
 		cfg.hardening.Metrics = server.NewMetrics()
@@ -170,6 +210,8 @@ master key, and tells you how to create the first workspace and admin.`)
 	}
 	announce(io.Err, a, cfg, ls, log, st)
 	go keepStatisticsFresh(ctx, a, log)
+	go mail.NewDeliverer(a.DB, a.Keys, smtp, log).Run(ctx)
+	go sweepSignInLeftovers(ctx, a, log)
 	if err := bf.start(ctx, a, log); err != nil {
 		return err
 	}
@@ -275,6 +317,22 @@ func keepStatisticsFresh(ctx context.Context, a *app.App, log *slog.Logger) {
 			log.Warn("refreshing query statistics failed", "error", err.Error())
 		}
 		t.Reset(time.Hour)
+	}
+}
+
+// sweepSignInLeftovers deletes expired sign-in state every quarter hour.
+func sweepSignInLeftovers(ctx context.Context, a *app.App, log *slog.Logger) {
+	t := time.NewTicker(15 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.Identity.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("sweeping expired sign-in state failed", "error", err.Error())
+		}
 	}
 }
 

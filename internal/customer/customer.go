@@ -12,7 +12,6 @@ import (
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
-	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/textnorm"
 )
@@ -57,7 +56,7 @@ type NewCustomer struct {
 
 func (in NewCustomer) validate() error {
 	var v errs.Validator
-	identity.ValidEmail(&v, "email", in.Email)
+	v.Email("email", in.Email)
 	v.Text("name", in.Name, false, 200)
 	v.Text("phone", in.Phone, false, 40)
 	return v.Err()

@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -89,4 +90,13 @@ func Field(field, format string, args ...any) error {
 	var v Validator
 	v.Add(field, format, args...)
 	return v.Err()
+}
+
+// Email checks an email address the way every form does.
+func (v *Validator) Email(field, email string) {
+	v.Text(field, email, true, 254)
+	if a, err := mail.ParseAddress(email); err == nil && a.Address == strings.TrimSpace(email) && strings.Contains(email, "@") {
+		return
+	}
+	v.Add(field, "must be an email address like name@example.com")
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,9 @@ type Token struct {
 	LastUsedAt  time.Time
 	ExpiresAt   time.Time
 	Revoked     bool
+	// Permissions limits the token to part of its owner's rights; empty
+	// means all of them.
+	Permissions []access.Permission
 }
 
 // NewToken is what CreateToken needs. Exactly one of UserID and CustomerID.
@@ -38,6 +42,11 @@ type NewToken struct {
 	UserID     int64
 	CustomerID int64
 	TTL        time.Duration // 0: no expiry
+	// Permissions, when not nil, limits the token to these of its owner's
+	// permissions.
+	Permissions []access.Permission
+	// Client is where the request came from, for the security event.
+	Client Client
 }
 
 var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
@@ -62,6 +71,14 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 	if !self && !scope.Can(access.UserManage) {
 		return Token{}, "", errs.ErrForbidden
 	}
+	if self && in.Permissions == nil {
+		// A token minted by a limited token is no wider than its parent.
+		in.Permissions = scope.Permissions()
+	}
+	perms, err := tokenPermissions(in.Permissions, self, scope)
+	if err != nil {
+		return Token{}, "", err
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return Token{}, "", err
@@ -73,7 +90,7 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 	}
 	now := db.Now()
 	t := Token{ID: id, WorkspaceID: scope.WorkspaceID, UserID: in.UserID, CustomerID: in.CustomerID,
-		Name: in.Name, Prefix: secret[:len(TokenPrefix)+6], CreatedAt: db.Time(now)}
+		Name: in.Name, Prefix: secret[:len(TokenPrefix)+6], CreatedAt: db.Time(now), Permissions: in.Permissions}
 	var expires any
 	if in.TTL > 0 {
 		t.ExpiresAt = db.Time(now + in.TTL.Microseconds())
@@ -83,15 +100,74 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 		if err := ownerExists(ctx, tx, scope.WorkspaceID, in); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, workspace_id, user_id, customer_id, name, token_hash, prefix, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			id, scope.WorkspaceID, db.NullID(in.UserID), db.NullID(in.CustomerID), in.Name, s.keys.TokenHash(secret), t.Prefix, now, expires)
+		if err := ownerHolds(ctx, tx, in); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, workspace_id, user_id, customer_id, name, token_hash, prefix, created_at, expires_at, permissions)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			id, scope.WorkspaceID, db.NullID(in.UserID), db.NullID(in.CustomerID), in.Name, s.keys.TokenHash(secret), t.Prefix, now, expires, perms)
 		return err
 	})
 	if err != nil {
 		return Token{}, "", err
 	}
+	details := map[string]string{"token_id": itoa(id), "permissions": "owner's"}
+	if perms != nil {
+		details["permissions"] = perms.(string)
+	}
+	target, targetID := access.ActorUser, in.UserID
+	if in.CustomerID != 0 {
+		target, targetID = access.ActorCustomer, in.CustomerID
+	}
+	s.emit(ctx, Event{Type: EventTokenCreated, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		TargetKind: target, TargetID: targetID, IP: in.Client.IP, UserAgent: in.Client.UserAgent, Details: details})
 	return t, secret, nil
+}
+
+// tokenPermissions validates a requested permission list and returns its
+// stored form (nil: all of the owner's).
+func tokenPermissions(want []access.Permission, self bool, scope access.Scope) (any, error) {
+	if want == nil {
+		return nil, nil
+	}
+	if len(want) == 0 {
+		return nil, errs.Field("permissions", "must name at least one permission, or be left out for all of the owner's")
+	}
+	names := make([]string, 0, len(want))
+	for _, p := range want {
+		if _, ok := access.ParsePermission(string(p)); !ok {
+			return nil, errs.Field("permissions", "%q is not a permission", string(p))
+		}
+		if self && !scope.Can(p) {
+			return nil, errs.Field("permissions", "you do not hold %q, so a token of yours cannot", string(p))
+		}
+		names = append(names, string(p))
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), " "), nil
+}
+
+// ownerHolds checks a limited token asks only for rights its owner has.
+func ownerHolds(ctx context.Context, tx *db.Tx, in NewToken) error {
+	if in.Permissions == nil {
+		return nil
+	}
+	var held access.Scope
+	if in.CustomerID != 0 {
+		held = access.ForCustomer(0, in.CustomerID, 0, false)
+	} else {
+		var role string
+		if err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`, in.UserID).Scan(&role); err != nil {
+			return err
+		}
+		held = access.ForUser(0, in.UserID, access.Role(role), nil)
+	}
+	for _, p := range in.Permissions {
+		if !held.Can(p) {
+			return errs.Field("permissions", "the token's owner does not hold %q", string(p))
+		}
+	}
+	return nil
 }
 
 func ownerExists(ctx context.Context, tx *db.Tx, ws int64, in NewToken) error {
@@ -112,7 +188,7 @@ func ownerExists(ctx context.Context, tx *db.Tx, ws int64, in NewToken) error {
 // ListTokens returns the tokens the scope's user owns (all tokens of the
 // workspace for user managers), newest first.
 func (s *Service) ListTokens(ctx context.Context, scope access.Scope) ([]Token, error) {
-	q := `SELECT id, workspace_id, user_id, customer_id, name, prefix, created_at, last_used_at, expires_at, revoked_at FROM api_tokens WHERE workspace_id = $1`
+	q := `SELECT id, workspace_id, user_id, customer_id, name, prefix, created_at, last_used_at, expires_at, revoked_at, permissions FROM api_tokens WHERE workspace_id = $1`
 	args := []any{scope.WorkspaceID}
 	switch {
 	case scope.Can(access.UserManage):
@@ -132,9 +208,11 @@ func (s *Service) ListTokens(ctx context.Context, scope access.Scope) ([]Token, 
 		var t Token
 		var user, customer, lastUsed, expires, revoked sql.NullInt64
 		var created int64
-		if err := rows.Scan(&t.ID, &t.WorkspaceID, &user, &customer, &t.Name, &t.Prefix, &created, &lastUsed, &expires, &revoked); err != nil {
+		var perms sql.NullString
+		if err := rows.Scan(&t.ID, &t.WorkspaceID, &user, &customer, &t.Name, &t.Prefix, &created, &lastUsed, &expires, &revoked, &perms); err != nil {
 			return nil, err
 		}
+		t.Permissions = parseTokenPermissions(perms)
 		t.UserID, t.CustomerID = user.Int64, customer.Int64
 		t.CreatedAt, t.LastUsedAt, t.ExpiresAt = db.Time(created), db.Time(lastUsed.Int64), db.Time(expires.Int64)
 		t.Revoked = revoked.Valid
@@ -145,7 +223,7 @@ func (s *Service) ListTokens(ctx context.Context, scope access.Scope) ([]Token, 
 
 // RevokeToken ends a token at once (on this instance immediately, on others
 // within the identity cache's lifetime).
-func (s *Service) RevokeToken(ctx context.Context, scope access.Scope, id int64) error {
+func (s *Service) RevokeToken(ctx context.Context, scope access.Scope, id int64, c Client) error {
 	q := `UPDATE api_tokens SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL`
 	args := []any{db.Now(), scope.WorkspaceID, id}
 	if !scope.Can(access.UserManage) {
@@ -171,13 +249,17 @@ func (s *Service) RevokeToken(ctx context.Context, scope access.Scope, id int64)
 	if n == 0 {
 		return errs.ErrNotFound
 	}
+	s.emit(ctx, Event{Type: EventTokenRevoked, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"token_id": itoa(id)}})
 	return nil
 }
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller: by API token (TokenID set) or by
+// browser session (Session set).
 type Principal struct {
 	Scope   access.Scope
 	TokenID int64
+	Session *SessionInfo
 }
 
 // Authenticate turns a bearer token into a Principal with one indexed
@@ -210,14 +292,15 @@ func (s *Service) lookupToken(ctx context.Context, hash []byte) (Principal, erro
 		role                sql.NullString
 		userDisabled, orgID sql.NullInt64
 		orgAccess           sql.NullInt64
+		perms               sql.NullString
 	)
 	err := s.db.Read().QueryRowContext(ctx, `
 		SELECT t.id, t.workspace_id, t.user_id, t.customer_id, t.expires_at, t.revoked_at,
-		       u.role, u.disabled_at, c.organization_id, c.org_access
+		       u.role, u.disabled_at, c.organization_id, c.org_access, t.permissions
 		FROM api_tokens t
 		LEFT JOIN users u ON u.id = t.user_id
 		LEFT JOIN customers c ON c.id = t.customer_id
-		WHERE t.token_hash = $1`, hash).Scan(&id, &ws, &userID, &customerID, &expires, &revoked, &role, &userDisabled, &orgID, &orgAccess)
+		WHERE t.token_hash = $1`, hash).Scan(&id, &ws, &userID, &customerID, &expires, &revoked, &role, &userDisabled, &orgID, &orgAccess, &perms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, errs.ErrUnauthenticated
 	}
@@ -227,14 +310,31 @@ func (s *Service) lookupToken(ctx context.Context, hash []byte) (Principal, erro
 	if revoked.Valid || (expires.Valid && expires.Int64 <= db.Now()) || userDisabled.Valid {
 		return Principal{}, errs.ErrUnauthenticated
 	}
+	var scope access.Scope
 	if customerID.Valid {
-		return Principal{Scope: access.ForCustomer(ws, customerID.Int64, orgID.Int64, orgAccess.Int64 == 1), TokenID: id}, nil
+		scope = access.ForCustomer(ws, customerID.Int64, orgID.Int64, orgAccess.Int64 == 1)
+	} else {
+		depts, err := s.departmentsOf(ctx, s.db.Read(), userID.Int64)
+		if err != nil {
+			return Principal{}, err
+		}
+		scope = access.ForUser(ws, userID.Int64, access.Role(role.String), depts)
 	}
-	depts, err := s.departmentsOf(ctx, s.db.Read(), userID.Int64)
-	if err != nil {
-		return Principal{}, err
+	if limit := parseTokenPermissions(perms); limit != nil {
+		scope = scope.Restrict(limit)
 	}
-	return Principal{Scope: access.ForUser(ws, userID.Int64, access.Role(role.String), depts), TokenID: id}, nil
+	return Principal{Scope: scope, TokenID: id}, nil
+}
+
+func parseTokenPermissions(v sql.NullString) []access.Permission {
+	if !v.Valid {
+		return nil
+	}
+	var out []access.Permission
+	for _, f := range strings.Fields(v.String) {
+		out = append(out, access.Permission(f))
+	}
+	return out
 }
 
 // touch records a token's use at most once a minute per instance, off the

@@ -7,34 +7,77 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/mail"
+	"log/slog"
+	"net/url"
+	"sync"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/keyring"
+	"github.com/hesar/hesar/internal/mail"
+	"github.com/hesar/hesar/internal/mfa"
+	"github.com/hesar/hesar/internal/password"
 	"github.com/hesar/hesar/internal/textnorm"
 )
 
-// Service manages users and tokens.
+// Service manages users, sign-in, sessions, second factors and tokens.
 type Service struct {
-	db     *db.DB
-	keys   *keyring.Keyring
-	tokens *tokenCache
+	db        *db.DB
+	keys      *keyring.Keyring
+	tokens    *tokenCache
+	settings  settingsCache
+	events    EventSink
+	mail      *mail.Outbox
+	customers *customer.Service
+	webauthn  *mfa.WebAuthn
+	publicURL string
+	log       *slog.Logger
+	bg        sync.WaitGroup
 }
 
 // Opts are the Service's dependencies.
 type Opts struct {
 	DB   *db.DB
 	Keys *keyring.Keyring
+	// Events receives security events (default: the log).
+	Events EventSink
+	// Mail queues account mail (links, notices); nil sends none.
+	Mail      *mail.Outbox
+	Customers *customer.Service
+	// PublicURL is where people reach Hesar (https://desk.example.com):
+	// the base of emailed links and the WebAuthn origin.
+	PublicURL string
+	Log       *slog.Logger
 }
 
+// DefaultPublicURL serves a default local install.
+const DefaultPublicURL = "http://localhost:8080"
+
 // New builds the service.
-func New(o Opts) *Service {
-	return &Service{db: o.DB, keys: o.Keys, tokens: newTokenCache()}
+func New(o Opts) (*Service, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Events == nil {
+		o.Events = LogEvents{Log: o.Log}
+	}
+	if o.PublicURL == "" {
+		o.PublicURL = DefaultPublicURL
+	}
+	u, err := url.Parse(o.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("public URL %q must be like https://desk.example.com (scheme and host, no path)", o.PublicURL)
+	}
+	wa, err := mfa.NewWebAuthn(mfa.RelyingParty{ID: u.Hostname(), Name: "Hesar", Origins: []string{u.Scheme + "://" + u.Host}})
+	if err != nil {
+		return nil, fmt.Errorf("public URL %q: %w", o.PublicURL, err)
+	}
+	return &Service{db: o.DB, keys: o.Keys, tokens: newTokenCache(), events: o.Events, mail: o.Mail, customers: o.Customers,
+		webauthn: wa, publicURL: u.Scheme + "://" + u.Host, log: o.Log}, nil
 }
 
 // User is a staff member.
@@ -60,13 +103,7 @@ type NewUser struct {
 }
 
 // ValidEmail checks an email address the way every form does.
-func ValidEmail(v *errs.Validator, field, email string) {
-	v.Text(field, email, true, 254)
-	if a, err := mail.ParseAddress(email); err == nil && a.Address == strings.TrimSpace(email) && strings.Contains(email, "@") {
-		return
-	}
-	v.Add(field, "must be an email address like name@example.com")
-}
+func ValidEmail(v *errs.Validator, field, email string) { v.Email(field, email) }
 
 // CreateUser adds a staff member to the scope's workspace.
 func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser) (User, error) {
@@ -80,13 +117,14 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 	if err != nil {
 		v.Add("role", "%s", err.Error())
 	}
-	if in.Password != "" {
-		if err := checkPasswordRules(in.Password); err != nil {
-			v.Add("password", "%s", err.Error())
-		}
-	}
 	if err := v.Err(); err != nil {
 		return User{}, err
+	}
+	if in.Password != "" {
+		probe := account{kind: Staff, workspaceID: scope.WorkspaceID, email: in.Email, name: in.Name}
+		if err := s.checkNewPassword(ctx, probe, "password", in.Password); err != nil {
+			return User{}, err
+		}
 	}
 	ws := scope.WorkspaceID
 	id, err := s.db.IDs().Next(ctx)
@@ -108,7 +146,7 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 	}
 	hash := ""
 	if in.Password != "" {
-		if hash, err = HashPassword(in.Password); err != nil {
+		if hash, err = password.Hash(in.Password); err != nil {
 			return User{}, err
 		}
 	}
@@ -127,7 +165,16 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 				return err
 			}
 		}
-		return nil
+		if hash != "" {
+			return nil
+		}
+		// No password given: invite them to set one by email.
+		a := account{kind: Staff, workspaceID: ws, id: id, email: email, name: in.Name}
+		link, err := s.newLink(ctx, tx, a, LinkInvite)
+		if err != nil {
+			return err
+		}
+		return s.mailAccount(ctx, tx, a, mailPasswordReset, accountMailData{Link: link, Expires: linkLifetime[LinkInvite]})
 	})
 	if err != nil {
 		return User{}, err
