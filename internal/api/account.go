@@ -441,4 +441,3 @@ func (s *Server) putSecuritySettings(w http.ResponseWriter, r *http.Request, p i
 	writeJSON(w, http.StatusOK, st)
 	return nil
 }
-

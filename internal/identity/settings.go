@@ -50,7 +50,10 @@ func (p Security) withDefaults() Security {
 	if p.MFARequired == "" {
 		p.MFARequired = d.MFARequired
 	}
-	for _, f := range []struct{ v *int; d int }{
+	for _, f := range []struct {
+		v *int
+		d int
+	}{
 		{&p.StaffIdleMinutes, d.StaffIdleMinutes}, {&p.StaffAbsoluteMinutes, d.StaffAbsoluteMinutes},
 		{&p.CustomerIdleMinutes, d.CustomerIdleMinutes}, {&p.CustomerAbsoluteMinutes, d.CustomerAbsoluteMinutes},
 		{&p.PasswordMinLength, d.PasswordMinLength}, {&p.LockoutThreshold, d.LockoutThreshold},

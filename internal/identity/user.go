@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sync"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
