@@ -59,6 +59,9 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, _ identity.Princ
 }
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
 	if err := s.identity.SignOut(r.Context(), p, s.client(r)); err != nil {
 		return err
 	}
@@ -83,6 +86,9 @@ func (pr proofRequest) proof() identity.Proof {
 }
 
 func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
 	var req proofRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -100,6 +106,9 @@ func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request, p identity.Pr
 }
 
 func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
 	var req proofRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
@@ -131,6 +140,9 @@ type challengeResponse struct {
 }
 
 func (s *Server) passkeyChallenge(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if err := sessionOnly(p); err != nil {
+		return err
+	}
 	if err := decodeEmpty(w, r); err != nil {
 		return err
 	}

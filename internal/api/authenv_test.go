@@ -44,8 +44,7 @@ type authEnv struct {
 func newAuthEnv(t *testing.T, a *app.App) *authEnv {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
-	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	h := a.API.WithHardening(api.Hardening{ClientIP: server.NewClientIP(trusted)}).Handler()
+	h := a.API.WithHardening(api.Hardening{ClientIP: server.NewClientIP(loopbackProxies)}).Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s := smtpd.Start(t, smtpd.Options{STARTTLS: true, Username: "hesar", Password: "smtp-test-password"})
@@ -53,6 +52,10 @@ func newAuthEnv(t *testing.T, a *app.App) *authEnv {
 		Security: "starttls", From: "Hesar <desk@hesar.test>", RootCAs: s.RootCAs()}
 	return &authEnv{t: t, a: a, f: f, url: srv.URL, smtp: s, mail: mail.NewDeliverer(a.DB, a.Keys, cfg, nil)}
 }
+
+// loopbackProxies makes the test server believe X-Forwarded-For from the
+// test's own connections.
+var loopbackProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 var addrSeq = time.Now().UnixNano() % 200
 
