@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -50,7 +51,7 @@ func newAuthEnv(t *testing.T, a *app.App) *authEnv {
 	s := smtpd.Start(t, smtpd.Options{STARTTLS: true, Username: "hesar", Password: "smtp-test-password"})
 	cfg := mail.SMTPConfig{Host: s.Host(), Port: s.Port(), Username: "hesar", Password: "smtp-test-password",
 		Security: "starttls", From: "Hesar <desk@hesar.test>", RootCAs: s.RootCAs()}
-	return &authEnv{t: t, a: a, f: f, url: srv.URL, smtp: s, mail: mail.NewDeliverer(a.DB, a.Keys, cfg, nil)}
+	return &authEnv{t: t, a: a, f: f, url: srv.URL, smtp: s, mail: mail.NewDeliverer(a.DB, a.Keys, cfg, slog.New(slog.DiscardHandler))}
 }
 
 // loopbackProxies makes the test server believe X-Forwarded-For from the
