@@ -240,9 +240,16 @@ func (e *authEnv) deliver() {
 func (e *authEnv) mailTo(addr, want string) smtpd.Received {
 	e.t.Helper()
 	e.deliver()
-	return e.smtp.WaitFor(e.t, func(m smtpd.Received) bool {
+	match := func(m smtpd.Received) bool {
 		return len(m.To) == 1 && strings.EqualFold(m.To[0], addr) && (want == "" || strings.Contains(m.Subject+m.Body, want))
-	}, 5*time.Second)
+	}
+	msgs := e.smtp.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if match(msgs[i]) {
+			return msgs[i]
+		}
+	}
+	return e.smtp.WaitFor(e.t, match, 5*time.Second)
 }
 
 // mailCount is how many messages addr has received.

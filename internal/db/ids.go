@@ -52,3 +52,23 @@ func (a *IDAllocator) reserve(ctx context.Context) error {
 	a.next, a.end = end-idBlockSize, end
 	return nil
 }
+
+// NextIn returns a fresh id from inside a write. It uses the reserved
+// block when one is at hand; otherwise it takes a single id in tx (not a
+// block: if tx rolls back, so does the id, and no one else can have been
+// handed it).
+func (a *IDAllocator) NextIn(ctx context.Context, tx *Tx) (int64, error) {
+	a.mu.Lock()
+	if a.next < a.end {
+		id := a.next
+		a.next++
+		a.mu.Unlock()
+		return id, nil
+	}
+	a.mu.Unlock()
+	var next int64
+	if err := tx.QueryRowContext(ctx, `UPDATE id_blocks SET next_id = next_id + 1 WHERE name = 'global' RETURNING next_id`).Scan(&next); err != nil {
+		return 0, fmt.Errorf("take a row id: %w", err)
+	}
+	return next - 1, nil
+}

@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -80,4 +81,42 @@ func TestIDsAreUniqueAcrossHandlesOnOneDatabase(t *testing.T) {
 		defer second.Close()
 		assertUnique(t, allocate(t, []*db.DB{first, second}, 50, 200), 50*200)
 	})
+}
+
+// TestNextInWorksInsideAWriteWithNoBlockLeft: a fresh allocator has no
+// block, and taking an id inside a write must neither deadlock on the
+// single writer nor hand out an id a later block could repeat.
+func TestNextInWorksInsideAWriteWithNoBlockLeft(t *testing.T) {
+	for _, kind := range testutil.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			d := testutil.FreshDB(t, kind)
+			ctx := context.Background()
+			var inside int64
+			err := d.Write(ctx, func(tx *db.Tx) error {
+				var err error
+				inside, err = d.IDs().NextIn(ctx, tx)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, err := d.IDs().Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after == inside {
+				t.Fatalf("id %d handed out twice", inside)
+			}
+			// A rolled-back write gives its id back to no one else: the
+			// sequence moved on regardless of the block.
+			var rolled int64
+			_ = d.Write(ctx, func(tx *db.Tx) error {
+				rolled, _ = d.IDs().NextIn(ctx, tx)
+				return context.Canceled
+			})
+			if rolled == 0 || rolled == inside {
+				t.Fatalf("rolled-back id %d", rolled)
+			}
+		})
+	}
 }

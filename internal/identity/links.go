@@ -48,7 +48,7 @@ func (s *Service) newLink(ctx context.Context, tx *db.Tx, a account, purpose str
 		return "", err
 	}
 	token := linkPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	id, err := s.db.IDs().Next(ctx)
+	id, err := s.db.IDs().NextIn(ctx, tx)
 	if err != nil {
 		return "", err
 	}

@@ -286,7 +286,7 @@ func (s *Service) replaceRecoveryCodes(ctx context.Context, tx *db.Tx, a account
 	userID, customerID := a.owner()
 	now := db.Now()
 	for _, code := range codes {
-		id, err := s.db.IDs().Next(ctx)
+		id, err := s.db.IDs().NextIn(ctx, tx)
 		if err != nil {
 			return nil, err
 		}

@@ -113,7 +113,7 @@ func (s *Service) startSession(ctx context.Context, tx *db.Tx, a account, state,
 	if err != nil {
 		return "", 0, err
 	}
-	id, err := s.db.IDs().Next(ctx)
+	id, err := s.db.IDs().NextIn(ctx, tx)
 	if err != nil {
 		return "", 0, err
 	}

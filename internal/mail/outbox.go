@@ -40,14 +40,11 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *db.Tx, m Message) error {
 	if err := m.validate(); err != nil {
 		return err
 	}
-	// IDs().Next may not be called inside a write; take one id straight
-	// from the shared sequence instead. It is disjoint from every block an
-	// allocator holds, and goes back if tx rolls back.
-	var next int64
-	if err := tx.QueryRowContext(ctx, `UPDATE id_blocks SET next_id = next_id + 1 WHERE name = 'global' RETURNING next_id`).Scan(&next); err != nil {
-		return fmt.Errorf("mail outbox: row id: %w", err)
+	id, err := o.db.IDs().NextIn(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("mail outbox: %w", err)
 	}
-	p, err := o.seal(ctx, next-1, m)
+	p, err := o.seal(ctx, id, m)
 	if err != nil {
 		return err
 	}

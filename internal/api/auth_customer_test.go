@@ -1,0 +1,126 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/testutil"
+)
+
+// TestCustomerSignUpVerifyResetAndEmailedLink is a customer's whole way in
+// through the portal API: sign up, confirm the address from the email,
+// sign in, forget the password, reset it, and sign in by emailed link.
+func TestCustomerSignUpVerifyResetAndEmailedLink(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newAuthEnv(t, a)
+		ws := e.f.WS.Slug
+		email := "narges." + ws + "@example.com"
+		const pw = "a garden of pomegranates in Yazd"
+		b := e.browser()
+		b.wantError(422, "validation_failed", "POST", "/api/v1/auth/signup",
+			map[string]string{"workspace": ws, "email": email, "name": "نرگس", "password": "iloveyou1234"})
+		b.must(202, "POST", "/api/v1/auth/signup", map[string]string{"workspace": ws, "email": email, "name": "نرگس", "password": pw, "locale": "fa"}, nil)
+		first := tokenIn(t, e.mailTo(email, "/auth/verify-email"))
+		// Signing in before confirming the address fails like a wrong
+		// password, and sends a fresh confirmation that replaces the first.
+		b.wantError(401, "sign_in_failed", "POST", "/api/v1/auth/signin", map[string]string{"workspace": ws, "account": "customer", "email": email, "password": pw})
+		token := tokenIn(t, e.mailTo(email, "/auth/verify-email"))
+		if token == first {
+			t.Fatal("no second confirmation mail")
+		}
+		b.wantError(400, "link_invalid", "POST", "/api/v1/auth/verify-email", map[string]string{"token": first})
+		b.must(204, "POST", "/api/v1/auth/verify-email", map[string]string{"token": token}, nil)
+		b.wantError(400, "link_invalid", "POST", "/api/v1/auth/verify-email", map[string]string{"token": token})
+		if got := b.signIn(ws, "customer", email, pw); got.State != identity.StateActive {
+			t.Fatalf("customer state %s", got.State)
+		}
+		var me struct {
+			Actor struct{ Type string } `json:"actor"`
+		}
+		b.must(200, "GET", "/api/v1/me", nil, &me)
+		if me.Actor.Type != "customer" {
+			t.Fatalf("signed in as %q", me.Actor.Type)
+		}
+		b.must(201, "POST", "/api/v1/tickets", map[string]any{"subject": "سلام", "body": "کمک لازم دارم"}, nil)
+		var mine pageJSON
+		b.must(200, "GET", "/api/v1/tickets", nil, &mine)
+		if len(mine.Data) != 1 {
+			t.Fatalf("the new customer sees %d tickets, want their 1", len(mine.Data))
+		}
+
+		// Signing up again with a known address says the same thing and
+		// mails a reset link instead of creating anyone.
+		before := e.mailCount(email)
+		b.must(202, "POST", "/api/v1/auth/signup", map[string]string{"workspace": ws, "email": email, "name": "Someone", "password": "another long passphrase here"}, nil)
+		if got := e.mailTo(email, "/auth/reset-password"); got.Subject == "" || e.mailCount(email) != before+1 {
+			t.Fatal("a second sign-up did not mail a reset link")
+		}
+
+		// Forgotten password: the same answer for a known and an unknown
+		// address; only the known one gets mail.
+		other := e.browser()
+		stranger := "nobody." + ws + "@example.com"
+		r1 := other.must(202, "POST", "/api/v1/auth/password-reset/request", map[string]string{"workspace": ws, "account": "customer", "email": email}, nil)
+		r2 := other.must(202, "POST", "/api/v1/auth/password-reset/request", map[string]string{"workspace": ws, "account": "customer", "email": stranger}, nil)
+		if string(r1.Body) != string(r2.Body) {
+			t.Errorf("reset answers differ: %s vs %s", r1.Body, r2.Body)
+		}
+		reset := tokenIn(t, e.mailTo(email, "/auth/reset-password"))
+		if e.mailCount(stranger) != 0 {
+			t.Error("mail went to an address with no account")
+		}
+		// A refused password does not spend the link.
+		other.wantError(422, "validation_failed", "POST", "/api/v1/auth/password-reset", map[string]string{"token": reset, "password": "narges" + ws})
+		other.must(204, "POST", "/api/v1/auth/password-reset", map[string]string{"token": reset, "password": "the new and better passphrase"}, nil)
+		other.wantError(400, "link_invalid", "POST", "/api/v1/auth/password-reset", map[string]string{"token": reset, "password": "yet another fine passphrase"})
+		// The reset ended the session that knew the old password.
+		b.wantError(401, "unauthenticated", "GET", "/api/v1/me", nil)
+		b.wantError(401, "sign_in_failed", "POST", "/api/v1/auth/signin", map[string]string{"workspace": ws, "account": "customer", "email": email, "password": pw})
+		b.signIn(ws, "customer", email, "the new and better passphrase")
+		if m := e.mailTo(email, ""); m.Subject == "" {
+			t.Error("no notice of the password change")
+		}
+
+		// A one-time sign-in link, for customers who would rather not keep
+		// a password.
+		c := e.browser()
+		c.must(202, "POST", "/api/v1/auth/signin-link/request", map[string]string{"workspace": ws, "email": email}, nil)
+		link := tokenIn(t, e.mailTo(email, "/auth/signin-link"))
+		var st signInJSON
+		c.must(200, "POST", "/api/v1/auth/signin-link", map[string]string{"token": link}, &st)
+		if st.State != identity.StateActive {
+			t.Fatalf("link sign-in state %s", st.State)
+		}
+		c.must(200, "GET", "/api/v1/tickets", nil, nil)
+		e.browser().wantError(400, "link_invalid", "POST", "/api/v1/auth/signin-link", map[string]string{"token": link})
+		// A customer's address is not a staff account: no link, no mail.
+		n := e.mailCount(email)
+		c.must(202, "POST", "/api/v1/auth/password-reset/request", map[string]string{"workspace": ws, "account": "staff", "email": email}, nil)
+		if e.mailCount(email) != n {
+			t.Error("a staff reset request mailed a customer")
+		}
+	})
+}
+
+// TestCustomerSessionSeesOnlyOwnTickets: a customer signed in by password
+// reaches their own requests and nothing else.
+func TestCustomerSessionSeesOnlyOwnTickets(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newAuthEnv(t, a)
+		const pw = "customer passphrase that is long"
+		e.verifiedCustomerPassword(e.f.Customer.ID, pw)
+		var staffTicket ticketJSON
+		client{t, e.url, e.f.Tokens["admin"]}.must(201, "POST", "/api/v1/tickets",
+			map[string]any{"subject": "for the colleague", "body": "b", "customer_id": e.f.Colleague.ID, "department_id": e.f.Finance}, &staffTicket)
+		b := e.browser()
+		b.signIn(e.f.WS.Slug, "customer", e.f.Customer.Email, pw)
+		b.wantError(404, "not_found", "GET", "/api/v1/tickets/"+itoa(staffTicket.ID), nil)
+		b.wantError(403, "forbidden", "GET", "/api/v1/customers", nil)
+		b.wantError(403, "forbidden", "GET", "/api/v1/users", nil)
+		if !strings.Contains(string(b.must(200, "GET", "/api/v1/me", nil, nil).Body), `"customer"`) {
+			t.Error("me does not say customer")
+		}
+	})
+}
