@@ -60,12 +60,14 @@ func (s *Service) VerifySecondFactor(ctx context.Context, p Principal, pr Proof,
 	}
 	var cred mfa.Credential
 	var credID int64
+	var rejected error
 	if factor == FactorPasskey {
 		// The assertion is checked before the write; only its counter is
-		// stored inside it.
-		cred, credID, err = s.finishPasskeyProof(ctx, a, pr.Challenge, pr.Passkey)
-		if err != nil && !isCeremonyRejection(err) {
-			return "", err
+		// stored inside it. A refused assertion is a failed attempt like a
+		// wrong code.
+		cred, credID, rejected = s.finishPasskeyProof(ctx, a, pr.Challenge, pr.Passkey)
+		if rejected != nil && !isCeremonyRejection(rejected) {
+			return "", rejected
 		}
 	}
 	wasPending := p.Session.State == StateMFA
@@ -121,6 +123,9 @@ func (s *Service) VerifySecondFactor(ctx context.Context, p Principal, pr Proof,
 		s.emit(ctx, e)
 		if locked {
 			s.emit(ctx, Event{Type: EventAccountLocked, WorkspaceID: a.workspaceID, TargetKind: a.actorKind(), TargetID: a.id, IP: c.IP, UserAgent: c.UserAgent})
+		}
+		if rejected != nil {
+			return "", ceremonyError(rejected)
 		}
 		return "", errs.Field("code", "is not right; try again, or use a recovery code")
 	}
