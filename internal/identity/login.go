@@ -177,5 +177,11 @@ func (s *Service) countAccountFailure(ctx context.Context, tx *db.Tx, a account,
 	if _, err := endSessions(ctx, tx, a.workspaceID, a.kind, a.id, 0, "locked"); err != nil {
 		return false, err
 	}
-	return true, s.mailAccount(ctx, tx, a, mailAccountLocked, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent), Failures: n})
+	// The owner is told, with a reset link: proving the mailbox unlocks.
+	link, err := s.newLink(ctx, tx, a, LinkPasswordReset)
+	if err != nil {
+		return false, err
+	}
+	return true, s.mailAccount(ctx, tx, a, mailAccountLocked, accountMailData{Link: link, Expires: linkLifetime[LinkPasswordReset],
+		IP: c.IP, Device: DescribeDevice(c.UserAgent), Failures: n})
 }
