@@ -44,6 +44,12 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T, a *app.App) *authEnv {
 	t.Helper()
+	return newAuthEnvLogged(t, a, slog.New(slog.DiscardHandler))
+}
+
+// newAuthEnvLogged is newAuthEnv with the mail deliverer logging to log.
+func newAuthEnvLogged(t *testing.T, a *app.App, log *slog.Logger) *authEnv {
+	t.Helper()
 	f := testutil.NewFixture(t, a)
 	h := a.API.WithHardening(api.Hardening{ClientIP: server.NewClientIP(loopbackProxies)}).Handler()
 	srv := httptest.NewServer(h)
@@ -51,7 +57,7 @@ func newAuthEnv(t *testing.T, a *app.App) *authEnv {
 	s := smtpd.Start(t, smtpd.Options{STARTTLS: true, Username: "hesar", Password: "smtp-test-password"})
 	cfg := mail.SMTPConfig{Host: s.Host(), Port: s.Port(), Username: "hesar", Password: "smtp-test-password",
 		Security: "starttls", From: "Hesar <desk@hesar.test>", RootCAs: s.RootCAs()}
-	return &authEnv{t: t, a: a, f: f, url: srv.URL, smtp: s, mail: mail.NewDeliverer(a.DB, a.Keys, cfg, slog.New(slog.DiscardHandler))}
+	return &authEnv{t: t, a: a, f: f, url: srv.URL, smtp: s, mail: mail.NewDeliverer(a.DB, a.Keys, cfg, log)}
 }
 
 // loopbackProxies makes the test server believe X-Forwarded-For from the
