@@ -122,5 +122,14 @@ func TestCustomerSessionSeesOnlyOwnTickets(t *testing.T) {
 		if !strings.Contains(string(b.must(200, "GET", "/api/v1/me", nil, nil).Body), `"customer"`) {
 			t.Error("me does not say customer")
 		}
+		// Erasing the customer ends their session and every way back in.
+		client{t, e.url, e.f.Tokens["admin"]}.must(200, "POST", "/api/v1/customers/"+itoa(e.f.Customer.ID)+"/erase",
+			map[string]any{"tickets": "keep", "confirm": "ERASE"}, nil)
+		b.wantError(401, "unauthenticated", "GET", "/api/v1/me", nil)
+		e.browser().wantError(401, "sign_in_failed", "POST", "/api/v1/auth/signin",
+			map[string]string{"workspace": e.f.WS.Slug, "account": "customer", "email": e.f.Customer.Email, "password": pw})
+		if n := e.queryInt(`SELECT COUNT(*) FROM sessions WHERE customer_id = $1`, e.f.Customer.ID); n != 0 {
+			t.Errorf("%d sessions of the erased customer remain", n)
+		}
 	})
 }

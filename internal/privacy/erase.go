@@ -208,6 +208,12 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mo
 		return out, err
 	}
 	out.Tokens = int(n)
+	// Every way the customer could sign in goes with them.
+	for _, table := range []string{"sessions", "totp_secrets", "recovery_codes", "webauthn_credentials", "auth_links", "auth_challenges"} {
+		if _, err := exec(`DELETE FROM `+table+` WHERE workspace_id = $1 AND customer_id = $2`, ws, customerID); err != nil {
+			return out, err
+		}
+	}
 	for _, chunk := range chunks(p.tickets, 500) {
 		list, args := inIDs(chunk, 2)
 		args = append([]any{ws}, args...)
@@ -275,7 +281,8 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mo
 			return out, err
 		}
 	}
-	_, err = exec(`UPDATE customers SET email_enc = $1, email_idx = $2, name_enc = $3, phone_enc = $4, organization_id = NULL, org_access = 0, updated_at = $5
+	_, err = exec(`UPDATE customers SET email_enc = $1, email_idx = $2, name_enc = $3, phone_enc = $4, organization_id = NULL, org_access = 0, updated_at = $5,
+		password_hash = '', password_changed_at = NULL, email_verified_at = NULL, failed_logins = 0, locked_at = NULL, locale = '', webauthn_handle = NULL
 		WHERE workspace_id = $6 AND id = $7`, p.email, p.emailIdx, p.name, p.phone, db.Now(), ws, customerID)
 	return out, err
 }
