@@ -1,11 +1,17 @@
 package api_test
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/hesar/hesar/internal/app"
 	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/mfa"
 	"github.com/hesar/hesar/internal/testutil"
 )
 
@@ -131,5 +137,49 @@ func TestCustomerSessionSeesOnlyOwnTickets(t *testing.T) {
 		if n := e.queryInt(`SELECT COUNT(*) FROM sessions WHERE customer_id = $1`, e.f.Customer.ID); n != 0 {
 			t.Errorf("%d sessions of the erased customer remain", n)
 		}
+	})
+}
+
+// TestCustomerCanUseTOTPToo: second factors are not only for staff.
+func TestCustomerCanUseTOTPToo(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newAuthEnv(t, a)
+		const pw = "customer passphrase that is long"
+		e.verifiedCustomerPassword(e.f.Colleague.ID, pw)
+		b := e.browser()
+		b.signIn(e.f.WS.Slug, "customer", e.f.Colleague.Email, pw)
+		secret, _ := enrollTOTP(t, b)
+		c := e.browser()
+		if st := c.signIn(e.f.WS.Slug, "customer", e.f.Colleague.Email, pw); st.State != identity.StateMFA {
+			t.Fatalf("customer with TOTP signed in to %s", st.State)
+		}
+		c.wantError(403, "mfa_required", "GET", "/api/v1/tickets", nil)
+		c.must(200, "POST", "/api/v1/auth/mfa/verify", map[string]string{"code": mfa.TOTPCode(secret, time.Now().Add(30*time.Second))}, nil)
+		c.must(200, "GET", "/api/v1/tickets", nil, nil)
+	})
+}
+
+// TestOldPasswordHashesAreUpgradedAtSignIn: a hash made with weaker
+// argon2id parameters is replaced with one at today's, transparently.
+func TestOldPasswordHashesAreUpgradedAtSignIn(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newAuthEnv(t, a)
+		e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
+		const pw = "an older passphrase of mine"
+		u := e.staff("agent", "leila", pw)
+		salt := []byte("0123456789abcdef")
+		key := argon2.IDKey([]byte(pw), salt, 1, 8*1024, 1, 32)
+		enc := base64.RawStdEncoding
+		old := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, 8*1024, 1, 1, enc.EncodeToString(salt), enc.EncodeToString(key))
+		e.exec(`UPDATE users SET password_hash = $1 WHERE id = $2`, old, u.ID)
+		e.browser().signIn(e.f.WS.Slug, "staff", u.Email, pw)
+		var now string
+		if err := a.DB.Read().QueryRowContext(t.Context(), `SELECT password_hash FROM users WHERE id = $1`, u.ID).Scan(&now); err != nil {
+			t.Fatal(err)
+		}
+		if now == old || !strings.Contains(now, "m=19456,t=2,p=1") {
+			t.Fatalf("hash after sign-in: %s", now)
+		}
+		e.browser().signIn(e.f.WS.Slug, "staff", u.Email, pw)
 	})
 }

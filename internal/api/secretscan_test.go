@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -98,7 +99,9 @@ func TestNoCredentialReachesTheDatabaseOrLogs(t *testing.T) {
 			c := e.browser()
 			c.signIn(ws, "customer", cust, planted["customer password"])
 			planted["customer session"] = c.cookie()
+			c.must(200, "DELETE", "/api/v1/account/sessions", nil, nil)
 			a.Identity.WaitBackground()
+			checkSecurityEvents(t, logs.Bytes(), b.ip)
 
 			var dumps [][]byte
 			if kind == "sqlite" {
@@ -147,5 +150,36 @@ func TestNoCredentialReachesTheDatabaseOrLogs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSecurityEvents reads the structured log and requires one event of
+// each kind the flow above caused, each naming the client's address and
+// user agent, and the actor where there is one.
+func checkSecurityEvents(t *testing.T, logged []byte, ip string) {
+	t.Helper()
+	seen := map[string]map[string]any{}
+	for _, line := range bytes.Split(logged, []byte("\n")) {
+		var rec map[string]any
+		if json.Unmarshal(line, &rec) != nil || rec["msg"] != "security event" {
+			continue
+		}
+		if typ, _ := rec["type"].(string); typ != "" {
+			seen[typ] = rec
+		}
+	}
+	for _, typ := range []string{identity.EventSignIn, identity.EventSignInFailed, identity.EventMFAEnrolled, identity.EventTokenCreated,
+		identity.EventPasswordResetSent, identity.EventPasswordChanged, identity.EventSignedUp, identity.EventEmailVerified, identity.EventSessionRevoked} {
+		rec, ok := seen[typ]
+		if !ok {
+			t.Errorf("no %s event was emitted", typ)
+			continue
+		}
+		if rec["ip"] == "" || rec["user_agent"] == "" {
+			t.Errorf("%s event without ip or user agent: %v", typ, rec)
+		}
+	}
+	if rec := seen[identity.EventMFAEnrolled]; rec != nil && (rec["ip"] != ip || rec["actor_id"] == float64(0)) {
+		t.Errorf("mfa.enrolled names ip %v actor %v, want %s and the admin", rec["ip"], rec["actor_id"], ip)
 	}
 }
