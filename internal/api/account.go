@@ -429,8 +429,13 @@ func (s *Server) getSecuritySettings(w http.ResponseWriter, r *http.Request, p i
 	return nil
 }
 
+// putSecuritySettings changes the fields the body names and keeps the
+// others as they are.
 func (s *Server) putSecuritySettings(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	var req identity.Security
+	req, err := s.identity.SecuritySettings(r.Context(), p.Scope.WorkspaceID)
+	if err != nil {
+		return err
+	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

@@ -145,12 +145,13 @@ func TestMFAPolicyAndAdminReset(t *testing.T) {
 		admin := e.staff("admin", "boss", adminPassword)
 		boss := e.browser()
 		boss.signIn(ws, "staff", admin.Email, adminPassword)
-		enrollTOTP(t, boss)
+		_, bossCodes := enrollTOTP(t, boss)
+		boss.must(200, "PUT", "/api/v1/settings/security", map[string]any{"lockout_threshold": 50}, nil)
 		boss.must(200, "PUT", "/api/v1/settings/security", map[string]any{"mfa_required": "everyone", "staff_idle_minutes": 20}, nil)
 		boss.wantError(422, "validation_failed", "PUT", "/api/v1/settings/security", map[string]any{"lockout_threshold": 500})
 		var got identity.Security
 		boss.must(200, "GET", "/api/v1/settings/security", nil, &got)
-		if got.MFARequired != "everyone" || got.StaffIdleMinutes != 20 || got.StaffAbsoluteMinutes != 12*60 {
+		if got.MFARequired != "everyone" || got.StaffIdleMinutes != 20 || got.StaffAbsoluteMinutes != 12*60 || got.LockoutThreshold != 50 {
 			t.Fatalf("settings after the change: %+v", got)
 		}
 
@@ -171,7 +172,7 @@ func TestMFAPolicyAndAdminReset(t *testing.T) {
 		// action: step-up first if the admin's proof is old).
 		e.exec(`UPDATE sessions SET auth_at = $1 WHERE user_id = $2`, time.Now().Add(-10*time.Minute).UnixMicro(), admin.ID)
 		boss.wantError(403, "step_up_required", "POST", "/api/v1/users/"+itoa(agent.ID)+"/mfa-reset", nil)
-		boss.must(200, "POST", "/api/v1/auth/step-up", map[string]string{"password": adminPassword}, nil)
+		boss.must(200, "POST", "/api/v1/auth/step-up", map[string]string{"recovery_code": bossCodes[0]}, nil)
 		boss.must(204, "POST", "/api/v1/users/"+itoa(agent.ID)+"/mfa-reset", nil, nil)
 		ag.wantError(401, "unauthenticated", "GET", "/api/v1/me", nil)
 		var status struct {

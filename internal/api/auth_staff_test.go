@@ -103,9 +103,11 @@ func TestStaffSignInWithTOTP(t *testing.T) {
 		e.exec(`UPDATE sessions SET auth_at = $1 WHERE revoked_at IS NULL AND user_id = $2`,
 			time.Now().Add(-6*time.Minute).UnixMicro(), admin.ID)
 		b.wantError(403, "step_up_required", "POST", "/api/v1/tokens", map[string]any{"name": "ci"})
-		b.wantError(422, "validation_failed", "POST", "/api/v1/auth/step-up", map[string]string{"password": "not my password"})
+		// With a second factor enrolled, the password alone is not enough:
+		// a stolen cookie plus a phished password must not add a passkey.
+		b.wantError(422, "validation_failed", "POST", "/api/v1/auth/step-up", map[string]string{"password": adminPassword})
 		before := b.cookie()
-		b.must(200, "POST", "/api/v1/auth/step-up", map[string]string{"password": adminPassword}, nil)
+		b.must(200, "POST", "/api/v1/auth/step-up", map[string]string{"recovery_code": codes[4]}, nil)
 		if b.cookie() == before {
 			t.Error("step-up did not rotate the session id")
 		}
@@ -179,6 +181,13 @@ func TestSessionsAreListedRevokedAndEndedByPasswordChange(t *testing.T) {
 		var bossList struct{ Data []sessionJSON }
 		boss.must(200, "GET", "/api/v1/account/sessions", nil, &bossList)
 		laptop.wantError(404, "not_found", "DELETE", "/api/v1/account/sessions/"+itoa(bossList.Data[0].ID), nil)
+
+		// Without a second factor, the password is the step-up proof.
+		e.exec(`UPDATE sessions SET auth_at = $1 WHERE user_id = $2`, time.Now().Add(-6*time.Minute).UnixMicro(), agent.ID)
+		laptop.wantError(403, "step_up_required", "POST", "/api/v1/tokens", map[string]any{"name": "x"})
+		laptop.wantError(422, "validation_failed", "POST", "/api/v1/auth/step-up", map[string]string{"password": "not my password at all"})
+		laptop.must(200, "POST", "/api/v1/auth/step-up", map[string]string{"password": pw}, nil)
+		laptop.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "x"}, nil)
 
 		// A password change ends every other session and keeps this one,
 		// under a new id.

@@ -73,7 +73,7 @@ func toError(err error) *Error {
 	case errors.Is(err, errs.ErrLinkInvalid):
 		return newError(http.StatusBadRequest, "link_invalid", "this link is not valid: it may have been used already or expired; ask for a new one")
 	case errors.Is(err, errs.ErrUnauthenticated):
-		return newError(http.StatusUnauthorized, "unauthenticated", "send a valid API token as 'Authorization: Bearer <token>'")
+		return newError(http.StatusUnauthorized, "unauthenticated", "no valid session or API token: sign in (a session ends after inactivity), or send 'Authorization: Bearer <token>'")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "timeout", "the request took too long; try again")
 	}

@@ -59,8 +59,11 @@ func (s *Service) UnlockUser(ctx context.Context, p Principal, userID int64, c C
 		return err
 	}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE users SET locked_at = NULL, failed_logins = 0 WHERE id = $1`, a.id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET locked_at = NULL, failed_logins = 0 WHERE id = $1`, a.id); err != nil {
+			return err
+		}
+		// Unlocked means able to try now, not after the backoff.
+		return s.clear(ctx, tx, s.accountKey(a.workspaceID, Staff, a.email), s.mfaKey(a))
 	})
 	if err != nil {
 		return err
@@ -76,6 +79,9 @@ func (s *Service) SendPasswordSetup(ctx context.Context, p Principal, userID int
 	a, err := s.managedUser(ctx, p, userID)
 	if err != nil {
 		return err
+	}
+	if a.disabled {
+		return &errs.Conflict{Field: "user_id", Message: "the user is disabled; enable them first"}
 	}
 	purpose := LinkPasswordReset
 	if a.passwordHash == "" {

@@ -142,11 +142,13 @@ func (s *Service) VerifySecondFactor(ctx context.Context, p Principal, pr Proof,
 	return secret, nil
 }
 
+// sessionMethod is what the session's method gains: the second factor,
+// when this proof completes a sign-in.
 func sessionMethod(p Principal, factor string) string {
 	if p.Session.State != StateMFA {
 		return ""
 	}
-	return "password+" + factor
+	return "+" + factor
 }
 
 func isCeremonyRejection(err error) bool {

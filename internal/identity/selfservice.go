@@ -109,8 +109,17 @@ func (s *Service) StepUpWithPassword(ctx context.Context, p Principal, pw string
 	if err != nil {
 		return "", err
 	}
-	if p.Session.State != StateActive && p.Session.State != StateEnroll {
+	if p.Session.State != StateActive {
 		return "", errs.ErrMFARequired
+	}
+	// Someone with a second factor proves it: a stolen cookie plus a
+	// phished password must not be enough to add the thief's own passkey.
+	factors, err := s.factorsOf(ctx, a)
+	if err != nil {
+		return "", err
+	}
+	if len(factors) > 0 {
+		return "", errs.Field("password", "your account has a second factor: confirm with it (code, recovery_code or a passkey) instead of the password")
 	}
 	if err := s.checkCurrentPassword(ctx, a, pw, c); err != nil {
 		s.emit(ctx, Event{Type: EventStepUpFailed, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,

@@ -142,7 +142,8 @@ func (s *Service) advanceSession(ctx context.Context, tx *db.Tx, si *SessionInfo
 	q := `UPDATE sessions SET secret_hash = $1, state = $2, auth_at = $3, last_seen_at = $3`
 	args := []any{s.keys.TokenHash(secret), state, now}
 	if method != "" {
-		q += `, method = $5`
+		// method is appended: "password" becomes "password+totp".
+		q += `, method = method || $5`
 		args = append(args, si.ID, method)
 	} else {
 		args = append(args, si.ID)

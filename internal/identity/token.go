@@ -71,7 +71,7 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 	if !self && !scope.Can(access.UserManage) {
 		return Token{}, "", errs.ErrForbidden
 	}
-	if self && in.Permissions == nil {
+	if self && in.Permissions == nil && !slices.Equal(scope.Permissions(), access.PermissionsOf(scope.Role)) {
 		// A token minted by a limited token is no wider than its parent.
 		in.Permissions = scope.Permissions()
 	}
