@@ -185,6 +185,14 @@ func TestMFAPolicyAndAdminReset(t *testing.T) {
 		if st := e.browser().signIn(ws, "staff", agent.Email, pw); st.State != identity.StateEnroll {
 			t.Fatalf("after reset the agent signs in to %s, want enroll", st.State)
 		}
+		// A new role ends the sessions made for the old one.
+		ag2 := e.browser()
+		e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
+		ag2.signIn(ws, "staff", agent.Email, pw)
+		ag2.must(200, "GET", "/api/v1/tickets", nil, nil)
+		client{t, e.url, e.f.Tokens["admin"]}.must(200, "PATCH", "/api/v1/users/"+itoa(agent.ID), map[string]any{"role": "supervisor"}, nil)
+		ag2.wantError(401, "unauthenticated", "GET", "/api/v1/me", nil)
+
 		// Admins cannot reset their own this way.
 		boss.wantError(422, "validation_failed", "POST", "/api/v1/users/"+itoa(admin.ID)+"/mfa-reset", nil)
 	})

@@ -319,7 +319,8 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 	if !scope.Can(access.UserManage) {
 		return User{}, errs.ErrForbidden
 	}
-	if _, err := s.GetUser(ctx, scope, id); err != nil {
+	before, err := s.GetUser(ctx, scope, id)
+	if err != nil {
 		return User{}, err
 	}
 	var v errs.Validator
@@ -341,13 +342,12 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 	}
 	var nameEnc []byte
 	if p.Name != nil {
-		var err error
 		if nameEnc, err = s.keys.Seal(ctx, keyring.Field{Workspace: scope.WorkspaceID, Table: "users", Column: "name", Row: id}, *p.Name); err != nil {
 			return User{}, err
 		}
 	}
 	now := db.Now()
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		ws := scope.WorkspaceID
 		if nameEnc != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET name_enc = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4`, nameEnc, now, ws, id); err != nil {
@@ -357,6 +357,13 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 		if p.Role != nil {
 			if _, err := tx.ExecContext(ctx, `UPDATE users SET role = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4`, *p.Role, now, ws, id); err != nil {
 				return err
+			}
+			if access.Role(*p.Role) != before.Role {
+				// New privileges start with a new sign-in (and a new
+				// session id), not inside a session made for the old ones.
+				if _, err := endSessions(ctx, tx, ws, Staff, id, 0, "role changed"); err != nil {
+					return err
+				}
 			}
 		}
 		if p.Disabled != nil {
