@@ -2,8 +2,10 @@ package ticket
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hesar/hesar/internal/access"
@@ -69,9 +71,18 @@ func insertPostings(ctx context.Context, tx *db.Tx, ws, ticketID int64, tokens [
 }
 
 // Search finds tickets whose subject or messages contain every word of
-// query, newest activity first, within the caller's scope: a ticket the
-// caller cannot open is never returned, nor counted. Internal notes are
-// searchable by staff only.
+// query, within the caller's scope: a ticket the caller cannot open is
+// never returned, nor counted. Internal notes are searchable by staff only.
+//
+// Results come newest ticket first (by ticket id, which follows creation;
+// f.Oldest reverses it), not by last activity as List does: that order is
+// what the postings are kept in, so a page costs work in proportion to the
+// page, not to how common the words are (see search_plan.go).
+//
+// A page may hold fewer than f.Limit tickets and still carry a NextCursor:
+// the search stopped after examining maxExamined of the caller's tickets
+// and more results may exist further on. NextCursor is empty only when
+// everything has been seen.
 func (s *Service) Search(ctx context.Context, scope access.Scope, query string, f Filter) (Page, error) {
 	if !canRead(scope) || !canReadContent(scope) {
 		return Page{}, errs.ErrForbidden // searching words is reading them
@@ -88,6 +99,27 @@ func (s *Service) Search(ctx context.Context, scope access.Scope, query string, 
 	if err := v.Err(); err != nil {
 		return Page{}, err
 	}
+	if err := f.validate(scope); err != nil {
+		return Page{}, err
+	}
+	sq := searchQuery{scope: scope, f: f, desc: !f.Oldest}
+	if f.Cursor != "" {
+		after, err := decodeSearchCursor(f.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		sq.after = after
+	}
+	var err error
+	if sq.words, err = s.wordTokens(ctx, scope, words); err != nil {
+		return Page{}, err
+	}
+	return s.search(ctx, &sq)
+}
+
+// wordTokens returns, per word, the tokens that match it: the public form,
+// and for staff the note form too.
+func (s *Service) wordTokens(ctx context.Context, scope access.Scope, words []string) ([][]int64, error) {
 	lookup := words
 	if !scope.IsCustomer() {
 		for _, w := range words {
@@ -96,16 +128,34 @@ func (s *Service) Search(ctx context.Context, scope access.Scope, query string, 
 	}
 	toks, err := s.keys.SearchTokens(ctx, scope.WorkspaceID, lookup)
 	if err != nil {
-		return Page{}, err
+		return nil, err
 	}
-	// One group of alternatives per word: the public form, and for staff
-	// the note form too.
-	f.tokens = make([][]int64, len(words))
+	out := make([][]int64, len(words))
 	for i := range words {
-		f.tokens[i] = []int64{toks[i]}
+		out[i] = []int64{toks[i]}
 		if !scope.IsCustomer() {
-			f.tokens[i] = append(f.tokens[i], toks[len(words)+i])
+			out[i] = append(out[i], toks[len(words)+i])
 		}
 	}
-	return s.List(ctx, scope, f)
+	return out, nil
+}
+
+// Search cursors are a ticket id with a prefix of their own, so a list
+// cursor given to search (or the reverse) is refused, not misread.
+const searchCursorPrefix = "s"
+
+func encodeSearchCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(searchCursorPrefix + strconv.FormatInt(id, 10)))
+}
+
+func decodeSearchCursor(s string) (int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if rest, ok := strings.CutPrefix(string(raw), searchCursorPrefix); ok {
+			if id, err := strconv.ParseInt(rest, 10, 64); err == nil && id > 0 {
+				return id, nil
+			}
+		}
+	}
+	return 0, errs.Field("cursor", "is not a cursor this server gave out")
 }
