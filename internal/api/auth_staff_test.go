@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/mfa"
 	"github.com/hesar/hesar/internal/testutil"
+	"github.com/hesar/hesar/internal/testutil/geodb"
 )
 
 const adminPassword = "correct horse battery staple 42"
@@ -239,4 +241,49 @@ func TestSessionTimeouts(t *testing.T) {
 		idle.wantError(401, "unauthenticated", "GET", "/api/v1/me", nil)
 		old.wantError(401, "unauthenticated", "GET", "/api/v1/me", nil)
 	})
+}
+
+// TestSessionsShowApproximatePlaces: with a GeoIP database, the session
+// list names where each session signed in from.
+func TestSessionsShowApproximatePlaces(t *testing.T) {
+	for _, kind := range testutil.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			url, path := testutil.NewDatabase(t, kind)
+			dir := t.TempDir()
+			if path != "" {
+				dir = filepath.Dir(path)
+			}
+			world := filepath.Join(t.TempDir(), "world.mmdb")
+			if err := geodb.Write(world, geodb.World); err != nil {
+				t.Fatal(err)
+			}
+			a, err := app.Open(t.Context(), app.Config{DataDir: dir, DatabaseURL: url, GeoIPPath: world}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Close() })
+			e := newAuthEnv(t, a)
+			e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
+			const pw = "my agent passphrase is long"
+			agent := e.staff("agent", "ava", pw)
+			tehran, berlin := e.browser(), e.browser()
+			tehran.ip, berlin.ip = "198.51.100.20", "203.0.113.20"
+			tehran.signIn(e.f.WS.Slug, "staff", agent.Email, pw)
+			berlin.signIn(e.f.WS.Slug, "staff", agent.Email, pw)
+			var list struct {
+				Data []struct {
+					IP    string `json:"ip"`
+					Place string `json:"place"`
+				}
+			}
+			tehran.must(200, "GET", "/api/v1/account/sessions", nil, &list)
+			got := map[string]string{}
+			for _, s := range list.Data {
+				got[s.IP] = s.Place
+			}
+			if got["198.51.100.20"] != "Tehran, IR" || got["203.0.113.20"] != "Berlin, DE" {
+				t.Fatalf("places: %v", got)
+			}
+		})
+	}
 }

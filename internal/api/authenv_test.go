@@ -34,7 +34,7 @@ import (
 // (the server trusts loopback as a proxy), so tests that fail sign-ins on
 // purpose do not throttle each other.
 type authEnv struct {
-	t    *testing.T
+	t    testing.TB
 	a    *app.App
 	f    *testutil.Fixture
 	url  string
@@ -42,13 +42,13 @@ type authEnv struct {
 	mail *mail.Deliverer
 }
 
-func newAuthEnv(t *testing.T, a *app.App) *authEnv {
+func newAuthEnv(t testing.TB, a *app.App) *authEnv {
 	t.Helper()
 	return newAuthEnvLogged(t, a, slog.New(slog.DiscardHandler))
 }
 
 // newAuthEnvLogged is newAuthEnv with the mail deliverer logging to log.
-func newAuthEnvLogged(t *testing.T, a *app.App, log *slog.Logger) *authEnv {
+func newAuthEnvLogged(t testing.TB, a *app.App, log *slog.Logger) *authEnv {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
 	h := a.API.WithHardening(api.Hardening{ClientIP: server.NewClientIP(loopbackProxies)}).Handler()

@@ -18,6 +18,7 @@ import (
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/department"
+	"github.com/hesar/hesar/internal/geoip"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/mail"
@@ -44,6 +45,9 @@ type Config struct {
 	// PublicURL is where people reach Hesar (scheme and host): the base of
 	// emailed links and the WebAuthn origin. Default http://localhost:8080.
 	PublicURL string
+	// GeoIPPath is a MaxMind-format city database (.mmdb) for approximate
+	// places of client addresses; empty: places are unknown.
+	GeoIPPath string
 }
 
 // SQLitePath is where the embedded database lives.
@@ -72,6 +76,7 @@ type App struct {
 	Attachments  *attachment.Service
 	Privacy      *privacy.Service
 	Mail         *mail.Outbox
+	Places       *geoip.DB
 	API          *api.Server
 
 	readiness []func(context.Context) error
@@ -152,7 +157,15 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 	a.Mail = mail.NewOutbox(d, keys)
 	a.Customers = customer.New(customer.Opts{DB: d, Keys: keys})
 	var err error
-	a.Identity, err = identity.New(identity.Opts{DB: d, Keys: keys, Mail: a.Mail, Customers: a.Customers, PublicURL: cfg.PublicURL, Log: log})
+	var places geoip.Locator
+	if cfg.GeoIPPath != "" {
+		if a.Places, err = geoip.Open(cfg.GeoIPPath); err != nil {
+			return nil, err
+		}
+		places = a.Places
+	}
+	a.Identity, err = identity.New(identity.Opts{DB: d, Keys: keys, Mail: a.Mail, Customers: a.Customers, PublicURL: cfg.PublicURL,
+		Places: places, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -195,5 +208,8 @@ func (a *App) Ready(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and the GeoIP file.
+func (a *App) Close() error {
+	_ = a.Places.Close()
+	return a.DB.Close()
+}

@@ -157,7 +157,7 @@ func (s *storageFlags) register(fs *flag.FlagSet) {
 
 func (s *storageFlags) config() app.Config {
 	return app.Config{DataDir: s.data, DatabaseURL: s.databaseURL, MasterKeyFile: s.masterKeyFile, MasterKey: os.Getenv("HESAR_MASTER_KEY"),
-		PublicURL: os.Getenv("HESAR_PUBLIC_URL")}
+		PublicURL: os.Getenv("HESAR_PUBLIC_URL"), GeoIPPath: os.Getenv("HESAR_GEOIP_DB")}
 }
 
 // open opens the app for an administrative command, reporting migrations

@@ -47,7 +47,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, acmeDomains, acmeEmail, acmeDir string
 	redirectAddr, metricsAddr                        string
 	rateIP, rateToken, trustedProxies                string
-	publicURL                                        string
+	publicURL, geoIP                                 string
 	redirectGiven, metricsGiven                      bool
 }
 
@@ -65,6 +65,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rateIP, "rate-ip", envOr("HESAR_RATE_IP", "50:100"), "requests per second[:burst] per client address for anonymous and failed-auth traffic (env HESAR_RATE_IP); 0 disables")
 	fs.StringVar(&f.rateToken, "rate-token", envOr("HESAR_RATE_TOKEN", "100:200"), "requests per second[:burst] per API token (env HESAR_RATE_TOKEN); 0 disables")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", os.Getenv("HESAR_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env HESAR_TRUSTED_PROXIES)")
+	fs.StringVar(&f.geoIP, "geoip-db", os.Getenv("HESAR_GEOIP_DB"), "MaxMind-format city database (GeoLite2-City.mmdb) for the approximate place of sign-ins (env HESAR_GEOIP_DB); empty: places unknown")
 	fs.StringVar(&f.publicURL, "public-url", os.Getenv("HESAR_PUBLIC_URL"), "where people reach Hesar, e.g. https://desk.example.com: the base of emailed links and the passkey origin (env HESAR_PUBLIC_URL); default from --addr, with localhost for a loopback address")
 }
 
@@ -186,6 +187,7 @@ master key, and tells you how to create the first workspace and admin.`)
 	}
 	appCfg := st.config()
 	appCfg.PublicURL = f.publicURLFor(cfg.tls.Enabled(), f.acmeDomains)
+	appCfg.GeoIPPath = f.geoIP
 	// Behind a TLS-terminating proxy the browser still speaks HTTPS: its
 	// session cookie must be Secure and __Host- prefixed.
 	cfg.hardening.TLS = cfg.hardening.TLS || strings.HasPrefix(appCfg.PublicURL, "https://")

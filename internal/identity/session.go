@@ -318,6 +318,9 @@ func (s *Service) ListSessions(ctx context.Context, p Principal, kind AccountKin
 			return nil, err
 		}
 		x.Device = DescribeDevice(x.UserAgent)
+		if x.Place == "" && s.places != nil {
+			x.Place = s.places.Locate(x.IP).String() // looked up now: nothing more about a person is stored
+		}
 		x.Current = p.Session != nil && p.Session.ID == x.ID
 		out = append(out, x)
 	}

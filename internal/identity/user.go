@@ -17,6 +17,7 @@ import (
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/geoip"
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/mfa"
@@ -35,6 +36,7 @@ type Service struct {
 	customers *customer.Service
 	webauthn  *mfa.WebAuthn
 	publicURL string
+	places    geoip.Locator
 	log       *slog.Logger
 	bg        sync.WaitGroup
 }
@@ -51,7 +53,9 @@ type Opts struct {
 	// PublicURL is where people reach Hesar (https://desk.example.com):
 	// the base of emailed links and the WebAuthn origin.
 	PublicURL string
-	Log       *slog.Logger
+	// Places locates client addresses (nil: unknown everywhere).
+	Places geoip.Locator
+	Log    *slog.Logger
 }
 
 // DefaultPublicURL serves a default local install.
@@ -77,7 +81,7 @@ func New(o Opts) (*Service, error) {
 		return nil, fmt.Errorf("public URL %q: %w", o.PublicURL, err)
 	}
 	return &Service{db: o.DB, keys: o.Keys, tokens: newTokenCache(), events: o.Events, mail: o.Mail, customers: o.Customers,
-		webauthn: wa, publicURL: u.Scheme + "://" + u.Host, log: o.Log}, nil
+		webauthn: wa, publicURL: u.Scheme + "://" + u.Host, places: o.Places, log: o.Log}, nil
 }
 
 // User is a staff member.
