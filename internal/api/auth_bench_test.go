@@ -27,7 +27,7 @@ func benchAuth(b *testing.B, a *app.App) {
 	e := newAuthEnv(b, a)
 	e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
 	const pw = "benchmark passphrase long"
-	u := e.staff("agent", "bench", pw)
+	u := e.staff("agent", "roya", pw)
 	br := e.browser()
 	br.signIn(e.f.WS.Slug, "staff", u.Email, pw)
 	tok := client{b, e.url, e.f.Tokens["admin"]}
