@@ -84,6 +84,12 @@ func insertPostings(ctx context.Context, tx *db.Tx, ws, ticketID int64, tokens [
 // and more results may exist further on. NextCursor is empty only when
 // everything has been seen.
 func (s *Service) Search(ctx context.Context, scope access.Scope, query string, f Filter) (Page, error) {
+	return s.searchUpTo(ctx, scope, query, f, maxExamined)
+}
+
+// searchUpTo is Search examining at most examine in-scope tickets that
+// hold the driver word.
+func (s *Service) searchUpTo(ctx context.Context, scope access.Scope, query string, f Filter, examine int) (Page, error) {
 	if !canRead(scope) || !canReadContent(scope) {
 		return Page{}, errs.ErrForbidden // searching words is reading them
 	}
@@ -102,7 +108,7 @@ func (s *Service) Search(ctx context.Context, scope access.Scope, query string, 
 	if err := f.validate(scope); err != nil {
 		return Page{}, err
 	}
-	sq := searchQuery{scope: scope, f: f, desc: !f.Oldest}
+	sq := searchQuery{scope: scope, f: f, desc: !f.Oldest, examine: examine}
 	if f.Cursor != "" {
 		after, err := decodeSearchCursor(f.Cursor)
 		if err != nil {

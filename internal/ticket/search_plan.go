@@ -58,6 +58,9 @@ type searchQuery struct {
 	words [][]int64 // per word, its alternative tokens; words[0] drives
 	desc  bool      // newest first
 	after int64     // resume strictly beyond this ticket id; 0 from the start
+	// examine bounds the in-scope tickets holding the driver word that one
+	// request examines (maxExamined but in tests).
+	examine int
 }
 
 func (q *searchQuery) order() string {
@@ -102,6 +105,7 @@ func (s *Service) rankWords(ctx context.Context, q *searchQuery) error {
 	a := &args{}
 	scope := scopeSQL(q.scope, a)
 	ws, from := a.add(q.scope.WorkspaceID), q.fromSQL(a, "d.ticket_id")
+	visible := probeSQL("tickets t WHERE t.id = d.ticket_id AND " + scope)
 	edge := "MIN"
 	if !q.desc {
 		edge = "MAX"
@@ -110,9 +114,10 @@ func (s *Service) rankWords(ctx context.Context, q *searchQuery) error {
 	for i, alts := range q.words {
 		for j, tok := range alts {
 			branches = append(branches, fmt.Sprintf(`SELECT %d AS w, COUNT(*) AS n, %s(id) AS edge FROM (
-	SELECT d.ticket_id AS id FROM search_postings d CROSS JOIN tickets t
-	WHERE d.workspace_id = %s AND d.token = %s%s AND t.id = d.ticket_id AND %s
-	ORDER BY d.ticket_id %s LIMIT %d) r%d_%d`, i, edge, ws, a.add(tok), from, scope, q.order(), rankSample, i, j))
+	SELECT d.ticket_id AS id FROM search_postings d
+	WHERE d.workspace_id = %s AND d.token = %s%s
+	AND %s
+	ORDER BY d.ticket_id %s LIMIT %d) r%d_%d`, i, edge, ws, a.add(tok), from, visible, q.order(), rankSample, i, j))
 		}
 	}
 	rows, err := s.db.Read().QueryContext(ctx, strings.Join(branches, "\nUNION ALL\n"), a.list...)
@@ -220,10 +225,18 @@ func filterSQL(f Filter, a *args) []string {
 func wordsSQL(ws string, words [][]int64, col string, a *args) []string {
 	c := make([]string, len(words))
 	for i, alts := range words {
-		c[i] = fmt.Sprintf("EXISTS (SELECT 1 FROM search_postings p WHERE p.workspace_id = %s AND p.token IN (%s) AND p.ticket_id = %s)",
-			ws, inList(alts, a), col)
+		c[i] = probeSQL(fmt.Sprintf("search_postings p WHERE p.workspace_id = %s AND p.token IN (%s) AND p.ticket_id = %s",
+			ws, inList(alts, a), col))
 	}
 	return c
+}
+
+// probeSQL is a condition that "FROM from" has a row, written as a scalar
+// subquery rather than EXISTS: PostgreSQL may run an EXISTS as a hash of
+// every matching row (all tickets of the department, built per query),
+// but evaluates a scalar subquery per row as one index lookup.
+func probeSQL(from string) string {
+	return "(SELECT 1 FROM " + from + " LIMIT 1) IS NOT NULL"
 }
 
 // searchByTickets serves scopes with few tickets: their tickets are read

@@ -3,16 +3,18 @@ package ticket
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
 )
 
-// candidate is a ticket in scope that holds the driver word; hit says it
-// also holds the other words and passes the filters.
+// candidate is a ticket that holds the driver word. visible says the
+// caller may open it; hit, that it also holds the other words and passes
+// the filters.
 type candidate struct {
-	id  int64
-	hit bool
+	id           int64
+	visible, hit bool
 }
 
 // walkPostings walks the driver word's postings in batches (see
@@ -21,12 +23,15 @@ type candidate struct {
 func (s *Service) walkPostings(ctx context.Context, q *searchQuery) (ids []int64, next int64, err error) {
 	limit, examined, batch := q.f.Limit, 0, firstBatch
 	for {
-		n := min(batch, maxExamined-examined)
+		n := batch
 		cands, done, err := s.walkBatch(ctx, q, n)
 		if err != nil {
 			return nil, 0, err
 		}
 		for _, c := range cands {
+			if !c.visible {
+				continue // not counted: where a page ends must not depend on it
+			}
 			examined++
 			if c.hit {
 				if len(ids) == limit {
@@ -34,7 +39,7 @@ func (s *Service) walkPostings(ctx context.Context, q *searchQuery) (ids []int64
 				}
 				ids = append(ids, c.id)
 			}
-			if examined == maxExamined {
+			if examined == q.examine {
 				return ids, c.id, nil // more results may exist
 			}
 		}
@@ -65,9 +70,11 @@ func (s *Service) walkBatch(ctx context.Context, q *searchQuery, n int) (cands [
 	for rows.Next() {
 		var b int
 		var c candidate
-		if err := rows.Scan(&b, &c.id, &c.hit); err != nil {
+		var state sql.NullInt64
+		if err := rows.Scan(&b, &c.id, &state); err != nil {
 			return nil, false, err
 		}
+		c.visible, c.hit = state.Valid, state.Int64 == 2
 		got[b]++
 		last[b] = c.id
 		cands = append(cands, c)
@@ -106,26 +113,34 @@ func (s *Service) walkBatch(ctx context.Context, q *searchQuery, n int) (cands [
 	return cands, done, nil
 }
 
-// walkSQL reads up to n candidates per token of the driver word, each with
-// whether it is a hit, as one UNION ALL of index range scans that each
-// stop after n rows.
+// walkSQL reads up to n candidates per token of the driver word, as one
+// UNION ALL of index range scans that each stop after n rows. The ticket
+// and the other words are probed per row in the select list: a correlated
+// scalar subquery is never turned into a join, so neither planner can
+// start from the tickets of the department and read all of them.
 func walkSQL(q *searchQuery, n int) (string, []any) {
 	a := &args{}
 	scope := scopeSQL(q.scope, a)
 	ws := a.add(q.scope.WorkspaceID)
 	from := q.fromSQL(a, "d.ticket_id")
-	hit := append(filterSQL(q.f, a), wordsSQL(ws, q.words[1:], "d.ticket_id", a)...)
+	hit := wordsSQL(ws, q.words[1:], "d.ticket_id", a)
+	if filters := filterSQL(q.f, a); len(filters) > 0 {
+		hit = append(hit, probeSQL("tickets t WHERE t.id = d.ticket_id AND "+strings.Join(filters, " AND ")))
+	}
 	if len(hit) == 0 {
 		hit = []string{"1 = 1"}
 	}
-	hitSQL := "CASE WHEN " + strings.Join(hit, " AND ") + " THEN 1 ELSE 0 END"
+	// NULL: the caller may not open the ticket; 1: in scope; 2: a hit. The
+	// scope alone is answered by tickets_search_scope without the row.
+	state := fmt.Sprintf("CASE WHEN %s THEN CASE WHEN %s THEN 2 ELSE 1 END END",
+		probeSQL("tickets t WHERE t.id = d.ticket_id AND "+scope), strings.Join(hit, " AND "))
 	limit := a.add(n)
 	branches := make([]string, len(q.words[0]))
 	for b, tok := range q.words[0] {
 		branches[b] = fmt.Sprintf(`SELECT * FROM (
-	SELECT %d AS b, d.ticket_id, %s AS hit FROM search_postings d CROSS JOIN tickets t
-	WHERE d.workspace_id = %s AND d.token = %s%s AND t.id = d.ticket_id AND %s
-	ORDER BY d.ticket_id %s LIMIT %s) w%d`, b, hitSQL, ws, a.add(tok), from, scope, q.order(), limit, b)
+	SELECT %d AS b, d.ticket_id, %s AS state FROM search_postings d
+	WHERE d.workspace_id = %s AND d.token = %s%s
+	ORDER BY d.ticket_id %s LIMIT %s) w%d`, b, state, ws, a.add(tok), from, q.order(), limit, b)
 	}
 	return strings.Join(branches, "\nUNION ALL\n"), a.list
 }
