@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
 )
 
 // How a search runs.
@@ -61,6 +62,20 @@ type searchQuery struct {
 	// examine bounds the in-scope tickets holding the driver word that one
 	// request examines (maxExamined but in tests).
 	examine int
+	// tickets names the tickets table for the per-candidate scope probe.
+	tickets string
+}
+
+// scopeTable is how the scope probe names the tickets table. SQLite takes
+// any unique index on an equality at once (its one-row shortcut), which
+// here means the id index and then the row; told, it answers from
+// tickets_search_scope alone, at half the CPU per candidate. PostgreSQL
+// picks the covering index by cost.
+func scopeTable(d db.Dialect) string {
+	if d == db.SQLite {
+		return "tickets t INDEXED BY tickets_search_scope"
+	}
+	return "tickets t"
 }
 
 func (q *searchQuery) order() string {
@@ -82,6 +97,7 @@ func (s *Service) search(ctx context.Context, q *searchQuery) (Page, error) {
 	if q.scope.IsCustomer() || q.f.CustomerID != 0 {
 		return s.searchByTickets(ctx, q)
 	}
+	q.tickets = scopeTable(s.db.Dialect())
 	if err := s.rankWords(ctx, q); err != nil {
 		return Page{}, err
 	}
@@ -105,7 +121,7 @@ func (s *Service) rankWords(ctx context.Context, q *searchQuery) error {
 	a := &args{}
 	scope := scopeSQL(q.scope, a)
 	ws, from := a.add(q.scope.WorkspaceID), q.fromSQL(a, "d.ticket_id")
-	visible := probeSQL("tickets t WHERE t.id = d.ticket_id AND " + scope)
+	visible := probeSQL(q.tickets + " WHERE t.id = d.ticket_id AND " + scope)
 	edge := "MIN"
 	if !q.desc {
 		edge = "MAX"

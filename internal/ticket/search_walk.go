@@ -133,7 +133,7 @@ func walkSQL(q *searchQuery, n int) (string, []any) {
 	// NULL: the caller may not open the ticket; 1: in scope; 2: a hit. The
 	// scope alone is answered by tickets_search_scope without the row.
 	state := fmt.Sprintf("CASE WHEN %s THEN CASE WHEN %s THEN 2 ELSE 1 END END",
-		probeSQL("tickets t WHERE t.id = d.ticket_id AND "+scope), strings.Join(hit, " AND "))
+		probeSQL(q.tickets+" WHERE t.id = d.ticket_id AND "+scope), strings.Join(hit, " AND "))
 	limit := a.add(n)
 	branches := make([]string, len(q.words[0]))
 	for b, tok := range q.words[0] {
