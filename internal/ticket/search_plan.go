@@ -98,8 +98,8 @@ func (s *Service) search(ctx context.Context, q *searchQuery) (Page, error) {
 		return s.searchByTickets(ctx, q)
 	}
 	q.tickets = scopeTable(s.db.Dialect())
-	if err := s.rankWords(ctx, q); err != nil {
-		return Page{}, err
+	if some, err := s.rankWords(ctx, q); err != nil || !some {
+		return Page{}, err // !some: a word is in none of the caller's tickets
 	}
 	ids, next, err := s.walkPostings(ctx, q)
 	if err != nil {
@@ -114,9 +114,13 @@ func (s *Service) search(ctx context.Context, q *searchQuery) (Page, error) {
 
 // rankWords orders q.words rarest first among the caller's tickets (see
 // rankSample). One statement reads at most rankSample postings per token.
-func (s *Service) rankWords(ctx context.Context, q *searchQuery) error {
+// It also drops tokens no ticket of the caller's holds (beyond the cursor),
+// usually the note forms, which saves a probe per candidate; and reports
+// whether every word is left with a token, that is, whether anything can
+// be found at all.
+func (s *Service) rankWords(ctx context.Context, q *searchQuery) (some bool, err error) {
 	if len(q.words) < 2 {
-		return nil
+		return true, nil
 	}
 	a := &args{}
 	scope := scopeSQL(q.scope, a)
@@ -129,38 +133,41 @@ func (s *Service) rankWords(ctx context.Context, q *searchQuery) error {
 	var branches []string
 	for i, alts := range q.words {
 		for j, tok := range alts {
-			branches = append(branches, fmt.Sprintf(`SELECT %d AS w, COUNT(*) AS n, %s(id) AS edge FROM (
+			branches = append(branches, fmt.Sprintf(`SELECT %d AS w, %d AS j, COUNT(*) AS n, %s(id) AS edge FROM (
 	SELECT d.ticket_id AS id FROM search_postings d
 	WHERE d.workspace_id = %s AND d.token = %s%s
 	AND %s
-	ORDER BY d.ticket_id %s LIMIT %d) r%d_%d`, i, edge, ws, a.add(tok), from, visible, q.order(), rankSample, i, j))
+	ORDER BY d.ticket_id %s LIMIT %d) r%d_%d`, i, j, edge, ws, a.add(tok), from, visible, q.order(), rankSample, i, j))
 		}
 	}
 	rows, err := s.db.Read().QueryContext(ctx, strings.Join(branches, "\nUNION ALL\n"), a.list...)
 	if err != nil {
-		return fmt.Errorf("rank search words: %w", err)
+		return false, fmt.Errorf("rank search words: %w", err)
 	}
 	defer rows.Close()
 	ranks := make([]wordRank, len(q.words))
-	for i := range ranks {
-		ranks[i].tokens = q.words[i]
-	}
 	for rows.Next() {
-		var w, n int
+		var w, j, n int
 		var e sql.NullInt64
-		if err := rows.Scan(&w, &n, &e); err != nil {
-			return err
+		if err := rows.Scan(&w, &j, &n, &e); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			ranks[w].tokens = append(ranks[w].tokens, q.words[w][j])
 		}
 		ranks[w].add(n, e.Int64, q.desc)
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return false, err
 	}
 	slices.SortStableFunc(ranks, func(x, y wordRank) int { return x.compare(y, q.desc) })
 	for i, r := range ranks {
+		if len(r.tokens) == 0 {
+			return false, nil
+		}
 		q.words[i] = r.tokens
 	}
-	return nil
+	return true, nil
 }
 
 // wordRank is one word's rarity among the caller's tickets: fewer than
