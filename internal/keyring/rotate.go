@@ -43,6 +43,8 @@ var EncryptedColumns = []Column{
 	{Table: "mail_outbox", SQLColumn: "to_enc", Name: "to"},
 	{Table: "mail_outbox", SQLColumn: "subject_enc", Name: "subject"},
 	{Table: "mail_outbox", SQLColumn: "body_enc", Name: "body"},
+	{Table: "audit_log", SQLColumn: "ip_enc", Name: "ip"},
+	{Table: "audit_log", SQLColumn: "agent_enc", Name: "agent"},
 }
 
 // KeyVersion describes one version of a workspace's field key.
