@@ -42,7 +42,7 @@ const rankSample = 32
 
 // maxExamined bounds how many in-scope tickets holding the driver word one
 // request examines before it answers with what it has and a cursor.
-const maxExamined = 4000
+const maxExamined = 2000
 
 // Batches of the walk grow from firstBatch to maxBatch candidates, so a
 // query whose page fills early reads little and one that does not still
