@@ -45,6 +45,12 @@ var EncryptedColumns = []Column{
 	{Table: "mail_outbox", SQLColumn: "body_enc", Name: "body"},
 	{Table: "audit_log", SQLColumn: "ip_enc", Name: "ip"},
 	{Table: "audit_log", SQLColumn: "agent_enc", Name: "agent"},
+	{Table: "monitor_settings", SQLColumn: "webhook_url_enc", Name: "webhook_url"},
+	{Table: "monitor_settings", SQLColumn: "webhook_secret_enc", Name: "webhook_secret"},
+	{Table: "monitor_signins", SQLColumn: "ip_enc", Name: "ip"},
+	{Table: "monitor_signins", SQLColumn: "agent_enc", Name: "agent"},
+	{Table: "monitor_alerts", SQLColumn: "evidence_enc", Name: "evidence"},
+	{Table: "monitor_alerts", SQLColumn: "note_enc", Name: "note"},
 }
 
 // KeyVersion describes one version of a workspace's field key.
