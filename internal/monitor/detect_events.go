@@ -38,11 +38,11 @@ func (m *Monitor) accountChange(ctx context.Context, tx *db.Tx, s Settings, admi
 	switch o.Type {
 	case MFARemoved, MFAReset:
 		rule, title = RuleMFARemoved, fmt.Sprintf("Second factor removed from %s", who(kind, id))
-		factor := o.Details["factor"]
-		if factor == "" {
-			factor = "every second factor"
+		factor := ""
+		if f := o.Details["factor"]; f != "" {
+			factor = " (" + f + ")"
 		}
-		text = fmt.Sprintf("The second factor (%s) of %s was removed%s. Without it a stolen password is enough to sign in. "+
+		text = fmt.Sprintf("The second factor%s of %s was removed%s. Without it a stolen password is enough to sign in. "+
 			"Confirm with the account holder that they meant it; if not, reset the password and have them enroll a second factor again.",
 			factor, who(kind, id), by)
 	case RecoveryUsed:
