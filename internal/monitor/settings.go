@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -341,16 +342,31 @@ func (m *Monitor) settingsWithSecret(ctx context.Context, ws int64) (Settings, e
 	c, ok := m.settings[ws]
 	m.settingsMu.Unlock()
 	if ok && time.Since(c.at) < settingsTTL {
-		return c.s, nil
+		return c.s.clone(), nil
 	}
 	s, _, err := m.loadSettings(ctx, ws)
 	if err != nil {
 		return Settings{}, err
 	}
 	m.settingsMu.Lock()
-	m.settings[ws] = cachedSettings{s: s, at: time.Now()}
+	m.settings[ws] = cachedSettings{s: s.clone(), at: time.Now()}
 	m.settingsMu.Unlock()
 	return s, nil
+}
+
+// clone copies s deeply, so a caller changing what it was given never
+// changes the cache.
+func (s Settings) clone() Settings {
+	c := s
+	c.Rules = make(map[string]Rule, len(s.Rules))
+	for k, r := range s.Rules {
+		r.Response = slices.Clone(r.Response)
+		c.Rules[k] = r
+	}
+	c.Exfiltration.Floors = maps.Clone(s.Exfiltration.Floors)
+	c.BusinessHours.Days = slices.Clone(s.BusinessHours.Days)
+	c.Recipients = slices.Clone(s.Recipients)
+	return c
 }
 
 func (m *Monitor) loadSettings(ctx context.Context, ws int64) (Settings, int64, error) {
