@@ -1,0 +1,295 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/identity"
+)
+
+// Home is the landing page: the way into the portal and the console.
+type Home struct{ Page }
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.render(w, r, http.StatusOK, "home", Home{s.page(r, q, "title.home")})
+}
+
+// switchLanguage remembers the chosen language and goes back to the page
+// it was chosen on (a path on this site only).
+func (s *Server) switchLanguage(w http.ResponseWriter, r *http.Request, _ *req) error {
+	lang := r.PathValue("lang")
+	if !validLang(lang) {
+		return errNotFoundPage
+	}
+	s.setPreference(w, r, langCookie, lang)
+	return seeOther(w, r, localPath(r.URL.Query().Get("next")))
+}
+
+// localPath keeps a redirect target on this site: a path, never a scheme,
+// host or protocol-relative //host.
+func localPath(p string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return "/"
+	}
+	return p
+}
+
+// SignInForm is the view model of both sign-in pages.
+type SignInForm struct {
+	Page
+	Workspace, Email string
+	Errors           FieldErrors
+	// LinkSent says an emailed sign-in link was asked for.
+	LinkSent bool
+}
+
+func (s *Server) staffSignInPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.render(w, r, http.StatusOK, "signin_staff", SignInForm{Page: s.page(r, q, "title.signin_staff"), Workspace: lastWorkspace(r)})
+}
+
+func (s *Server) customerSignInPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.render(w, r, http.StatusOK, "signin_customer", SignInForm{Page: s.page(r, q, "title.signin_customer"), Workspace: lastWorkspace(r)})
+}
+
+func (s *Server) staffSignIn(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.passwordSignIn(w, r, q, identity.Staff, "signin_staff", "title.signin_staff")
+}
+
+func (s *Server) customerSignIn(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.passwordSignIn(w, r, q, identity.Customer, "signin_customer", "title.signin_customer")
+}
+
+func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, q *req, kind identity.AccountKind, tmpl, title string) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	view := SignInForm{Page: s.page(r, q, title), Workspace: strings.TrimSpace(r.PostFormValue("workspace")), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	res, err := s.identity.SignIn(r.Context(), identity.SignIn{Workspace: view.Workspace, Account: kind, Email: view.Email,
+		Password: r.PostFormValue("password")}, s.client(r))
+	if err != nil {
+		if view.Errors = s.signInError(q.L, err); view.Errors == nil {
+			return err
+		}
+		return s.render(w, r, http.StatusUnprocessableEntity, tmpl, view)
+	}
+	s.setPreference(w, r, workspaceCookie, view.Workspace)
+	return s.started(w, r, kind, res)
+}
+
+// signInError is the form error of a failed sign-in; nil for an error
+// that is not the person's to fix.
+func (s *Server) signInError(l *Locale, err error) FieldErrors {
+	if msg, ok := throttleMessage(l, err); ok {
+		return FieldErrors{"form": msg}
+	}
+	if errors.Is(err, errs.ErrSignInFailed) {
+		return FieldErrors{"form": l.T("error.signin_failed")}
+	}
+	if errors.Is(err, errs.ErrLinkInvalid) {
+		return FieldErrors{"form": l.T("error.link_invalid")}
+	}
+	if fe, ok := fieldErrors(l, err); ok {
+		return fe
+	}
+	return nil
+}
+
+// started sets the new session's cookie and sends the person on to what
+// comes next: their second factor, enrolling one, or their home page.
+func (s *Server) started(w http.ResponseWriter, r *http.Request, kind identity.AccountKind, res identity.SignInResult) error {
+	s.setSession(w, r, res.Secret)
+	switch res.State {
+	case identity.StateMFA:
+		return seeOther(w, r, "/auth/mfa")
+	case identity.StateEnroll:
+		return seeOther(w, r, "/auth/enroll")
+	}
+	if kind == identity.Customer {
+		return seeOther(w, r, "/portal/")
+	}
+	return seeOther(w, r, "/console/")
+}
+
+func (s *Server) signOut(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := s.identity.SignOut(r.Context(), q.P, s.client(r)); err != nil {
+		return err
+	}
+	s.clearSession(w, r)
+	target := "/portal/signin?notice=notice.signed_out"
+	if q.isStaff() {
+		target = "/console/signin?notice=notice.signed_out"
+	}
+	return seeOther(w, r, target)
+}
+
+// MFAForm is the second-factor page.
+type MFAForm struct {
+	Page
+	TOTP, Passkey bool
+	Errors        FieldErrors
+}
+
+func (s *Server) mfaView(r *http.Request, q *req) (MFAForm, error) {
+	factors, err := s.identity.MyFactors(r.Context(), q.P)
+	if err != nil {
+		return MFAForm{}, err
+	}
+	v := MFAForm{Page: s.page(r, q, "title.mfa"), Errors: FieldErrors{}}
+	for _, f := range factors {
+		switch f {
+		case identity.FactorTOTP:
+			v.TOTP = true
+		case identity.FactorPasskey:
+			v.Passkey = true
+		}
+	}
+	v.Passkeys = v.Passkey
+	return v, nil
+}
+
+func (s *Server) mfaPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	v, err := s.mfaView(r, q)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "mfa", v)
+}
+
+// verifyMFA takes one proof: a code, a recovery code, or a passkey's
+// answer (filled in by passkey.js).
+func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	pr := identity.Proof{TOTP: strings.TrimSpace(r.PostFormValue("code")), RecoveryCode: strings.TrimSpace(r.PostFormValue("recovery_code")),
+		Challenge: r.PostFormValue("challenge")}
+	if resp := r.PostFormValue("response"); resp != "" {
+		pr.Passkey = []byte(resp)
+	}
+	secret, err := s.identity.VerifySecondFactor(r.Context(), q.P, pr, s.client(r))
+	if err != nil {
+		v, verr := s.mfaView(r, q)
+		if verr != nil {
+			return verr
+		}
+		fe := s.signInError(q.L, err)
+		if fe == nil {
+			return err
+		}
+		msg, throttled := throttleMessage(q.L, err)
+		if !throttled {
+			msg = q.L.T("error.mfa_failed")
+		}
+		field := "form"
+		switch {
+		case pr.TOTP != "":
+			field = "code"
+		case pr.RecoveryCode != "":
+			field = "recovery_code"
+		}
+		v.Errors = FieldErrors{field: msg}
+		return s.render(w, r, http.StatusUnprocessableEntity, "mfa", v)
+	}
+	s.setSession(w, r, secret)
+	return seeOther(w, r, homeOf(q))
+}
+
+// passkeyOptions answers passkey.js with the WebAuthn options for a
+// second-factor proof and the challenge handle to send back with them.
+func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, q *req) error {
+	options, handle, err := s.identity.BeginPasskeyProof(r.Context(), q.P)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write([]byte(`{"challenge":` + jsonString(handle) + `,"options":`))
+	_, _ = w.Write(options)
+	_, _ = w.Write([]byte("}"))
+	return nil
+}
+
+// EnrollPage sets up an authenticator app: first a button, then the QR
+// code and a field for the first code, then the recovery codes.
+type EnrollPage struct {
+	Page
+	// Required says the workspace requires a second factor now.
+	Required bool
+	// Started: the QR code and secret are shown.
+	Started       bool
+	// QR is a data: URL of the PNG the identity service drew.
+	QR            template.URL
+	Secret, URI   string
+	RecoveryCodes []string
+	Done          bool
+	Errors        FieldErrors
+	Continue      string
+}
+
+func (s *Server) enrollView(r *http.Request, q *req) EnrollPage {
+	return EnrollPage{Page: s.page(r, q, "title.enroll"), Required: q.state() == identity.StateEnroll, Errors: FieldErrors{}, Continue: homeOf(q)}
+}
+
+// mayEnroll applies the API's step-up rule: changing second factors from
+// an active session needs a recent sign-in.
+func mayEnroll(q *req) error {
+	if q.state() == identity.StateActive && !q.P.Session.Fresh(nowFunc()) {
+		return errStepUp
+	}
+	return nil
+}
+
+func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.render(w, r, http.StatusOK, "enroll", s.enrollView(r, q))
+}
+
+func (s *Server) beginTOTP(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := mayEnroll(q); err != nil {
+		return err
+	}
+	e, err := s.identity.BeginTOTP(r.Context(), q.P)
+	v := s.enrollView(r, q)
+	if err != nil {
+		if v.Errors, _ = fieldErrors(q.L, err); v.Errors == nil {
+			return err
+		}
+		return s.render(w, r, http.StatusConflict, "enroll", v)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	v.Started, v.Secret, v.URI = true, e.Secret, e.URI
+	v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(e.QRPNG)) //nolint:gosec // our own PNG
+	return s.render(w, r, http.StatusOK, "enroll", v)
+}
+
+func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := mayEnroll(q); err != nil {
+		return err
+	}
+	codes, secret, err := s.identity.ConfirmTOTP(r.Context(), q.P, strings.TrimSpace(r.PostFormValue("code")), s.client(r))
+	v := s.enrollView(r, q)
+	if err != nil {
+		fe := s.signInError(q.L, err)
+		if fe == nil {
+			return err
+		}
+		// Show the same secret again: it stays pending until a right code.
+		v.Started, v.Secret, v.URI, v.Errors = true, r.PostFormValue("secret"), r.PostFormValue("uri"), FieldErrors{"code": q.L.T("error.mfa_failed")}
+		if msg := fe.Get("form"); msg != "" {
+			v.Errors["code"] = msg
+		}
+		if v.QR, err = qrDataURL(v.URI); err != nil {
+			v.Started = false
+		}
+		return s.render(w, r, http.StatusUnprocessableEntity, "enroll", v)
+	}
+	s.setSession(w, r, secret)
+	w.Header().Set("Cache-Control", "no-store")
+	v.Done, v.Required, v.RecoveryCodes = true, false, codes
+	return s.render(w, r, http.StatusOK, "enroll", v)
+}

@@ -1,0 +1,340 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/department"
+	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/ticket"
+)
+
+// The agent console. Every list and ticket comes from the ticket service
+// with the staff member's scope: their departments only (unless their role
+// spans all), content only with ticket.content.
+
+// Option is one choice of a select or a filter link.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+	URL      string
+}
+
+// Queue is the ticket list with its filters.
+type Queue struct {
+	Page
+	Views       []Option
+	Statuses    []Option
+	Departments []Option
+	Tickets     []TicketRow
+	Next        string
+	// View, Status and Department echo the filter for the form.
+	View, Status, Department string
+}
+
+// directory holds the names a page shows for ids.
+type directory struct {
+	users map[int64]string
+	depts []department.Department
+}
+
+func (d directory) dept(id int64) string {
+	for _, x := range d.depts {
+		if x.ID == id {
+			return x.Name
+		}
+	}
+	return ""
+}
+
+// maxStaffListed bounds the staff names read for one page.
+const maxStaffListed = 500
+
+func (s *Server) directory(ctx context.Context, scope access.Scope) (directory, error) {
+	d := directory{users: map[int64]string{}}
+	var err error
+	if scope.Can(access.DepartmentRead) {
+		if d.depts, err = s.departments.List(ctx, scope); err != nil {
+			return d, err
+		}
+	}
+	if scope.Can(access.UserRead) {
+		users, err := s.identity.ListUsers(ctx, scope, 0, maxStaffListed)
+		if err != nil {
+			return d, err
+		}
+		for _, u := range users {
+			d.users[u.ID] = u.Name
+		}
+	}
+	return d, nil
+}
+
+// activeStatuses are the statuses of work still to do (the default view).
+var activeStatuses = []ticket.Status{ticket.StatusNew, ticket.StatusOpen, ticket.StatusPending, ticket.StatusOnHold}
+
+func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
+	in := r.URL.Query()
+	view, status, dept := in.Get("view"), in.Get("status"), in.Get("department")
+	f := ticket.Filter{Cursor: in.Get("cursor"), Limit: ticket.DefaultPageSize}
+	switch view {
+	case "unassigned":
+		f.Unassigned = true
+	case "all":
+	default:
+		view = "mine"
+		f.AssigneeID = q.P.Scope.ActorID
+	}
+	switch {
+	case status == "any":
+	case ticket.ValidStatus(ticket.Status(status)):
+		f.Statuses = []ticket.Status{ticket.Status(status)}
+	default:
+		status = "active"
+		f.Statuses = activeStatuses
+	}
+	if id, err := strconv.ParseInt(dept, 10, 64); err == nil && id > 0 {
+		f.DepartmentID = id
+	} else {
+		dept = ""
+	}
+	page, err := s.tickets.List(r.Context(), q.P.Scope, f)
+	if err != nil {
+		return err
+	}
+	dir, err := s.directory(r.Context(), q.P.Scope)
+	if err != nil {
+		return err
+	}
+	v := Queue{Page: s.page(r, q, "title.queue"), View: view, Status: status, Department: dept}
+	link := func(view, status, dept string) string {
+		u := url.Values{"view": {view}, "status": {status}}
+		if dept != "" {
+			u.Set("department", dept)
+		}
+		return "/console/?" + u.Encode()
+	}
+	for _, x := range []string{"mine", "unassigned", "all"} {
+		v.Views = append(v.Views, Option{Value: x, Label: q.L.T("queue.view." + x), Selected: x == view, URL: link(x, status, dept)})
+	}
+	for _, x := range append([]string{"active"}, append(statusNames(), "any")...) {
+		v.Statuses = append(v.Statuses, Option{Value: x, Label: q.L.T("status." + x), Selected: x == status})
+	}
+	v.Departments = append(v.Departments, Option{Value: "", Label: q.L.T("queue.all_departments"), Selected: dept == ""})
+	for _, d := range dir.depts {
+		if !q.P.Scope.InDepartment(d.ID) {
+			continue
+		}
+		id := strconv.FormatInt(d.ID, 10)
+		v.Departments = append(v.Departments, Option{Value: id, Label: d.Name, Selected: id == dept})
+	}
+	for _, t := range page.Tickets {
+		v.Tickets = append(v.Tickets, TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
+			Department: dir.dept(t.DepartmentID), Assignee: dir.users[t.AssigneeID], UpdatedAt: t.UpdatedAt,
+			URL: "/console/tickets/" + strconv.FormatInt(t.Number, 10)})
+	}
+	if page.NextCursor != "" {
+		v.Next = link(view, status, dept) + "&cursor=" + url.QueryEscape(page.NextCursor)
+	}
+	return s.render(w, r, http.StatusOK, "console_queue", v)
+}
+
+func statusNames() []string {
+	out := make([]string, len(ticket.Statuses))
+	for i, st := range ticket.Statuses {
+		out[i] = string(st)
+	}
+	return out
+}
+
+// ConsoleTicket is the agent's view of one ticket.
+type ConsoleTicket struct {
+	Page
+	Ticket      TicketRow
+	Customer    string
+	Content     bool
+	Entries     []Entry
+	Files       []FileLink
+	Statuses    []Option
+	Priorities  []Option
+	Assignees   []Option
+	Departments []Option
+	CanReply    bool
+	CanNote     bool
+	CanUpdate   bool
+	CanAssign   bool
+	Errors      FieldErrors
+	Body        string
+}
+
+func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, error) {
+	ctx, scope := r.Context(), q.P.Scope
+	t, err := s.tickets.Get(ctx, scope, n)
+	if err != nil {
+		return ConsoleTicket{}, err
+	}
+	dir, err := s.directory(ctx, scope)
+	if err != nil {
+		return ConsoleTicket{}, err
+	}
+	v := ConsoleTicket{Page: s.page(r, q, "title.ticket"), Errors: FieldErrors{}, Content: scope.Can(access.TicketContent),
+		Ticket: TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
+			Department: dir.dept(t.DepartmentID), Assignee: dir.users[t.AssigneeID], UpdatedAt: t.UpdatedAt},
+		CanReply: scope.Can(access.TicketReply) && t.Status != ticket.StatusClosed, CanNote: scope.Can(access.TicketNote),
+		CanUpdate: scope.Can(access.TicketUpdate), CanAssign: scope.Can(access.TicketAssign)}
+	if scope.Can(access.CustomerRead) {
+		if c, err := s.customers.Get(ctx, scope, t.CustomerID); err == nil {
+			v.Customer = c.Name
+		}
+	}
+	if v.Content {
+		names := map[int64]string{}
+		v.Entries, v.Files, err = s.conversation(ctx, scope, n, "/console/files/", func(m ticket.Message) (string, bool) {
+			if m.AuthorType == string(access.ActorCustomer) {
+				if _, ok := names[m.AuthorID]; !ok {
+					names[m.AuthorID] = q.L.T("author.customer")
+					if c, err := s.customers.Get(ctx, scope, m.AuthorID); err == nil {
+						names[m.AuthorID] = c.Name
+					}
+				}
+				return names[m.AuthorID], false
+			}
+			if name, ok := dir.users[m.AuthorID]; ok && m.AuthorType == string(access.ActorUser) {
+				return name, m.AuthorID == scope.ActorID
+			}
+			return q.L.T("author.system"), false
+		})
+		if err != nil {
+			return ConsoleTicket{}, err
+		}
+	}
+	for _, st := range ticket.Statuses {
+		if ticket.CanMove(t.Status, st) {
+			v.Statuses = append(v.Statuses, Option{Value: string(st), Label: q.L.Status(st), Selected: st == t.Status})
+		}
+	}
+	for _, p := range ticket.Priorities {
+		v.Priorities = append(v.Priorities, Option{Value: string(p), Label: q.L.Priority(p), Selected: p == t.Priority})
+	}
+	v.Assignees = append(v.Assignees, Option{Value: "0", Label: q.L.T("ticket.unassigned"), Selected: t.AssigneeID == 0})
+	users, _ := s.identity.ListUsers(ctx, scope, 0, maxStaffListed)
+	for _, u := range users {
+		if u.Disabled || !sharesDepartment(u, t.DepartmentID) {
+			continue
+		}
+		v.Assignees = append(v.Assignees, Option{Value: strconv.FormatInt(u.ID, 10), Label: u.Name, Selected: u.ID == t.AssigneeID})
+	}
+	for _, d := range dir.depts {
+		v.Departments = append(v.Departments, Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Name, Selected: d.ID == t.DepartmentID})
+	}
+	return v, nil
+}
+
+// sharesDepartment: an assignee must work in the ticket's department
+// (admins, who span all, have no departments of their own).
+func sharesDepartment(u identity.User, dept int64) bool {
+	if u.Role == access.RoleAdmin {
+		return true
+	}
+	for _, d := range u.Departments {
+		if d == dept {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) consoleTicket(w http.ResponseWriter, r *http.Request, q *req) error {
+	n, err := ticketNumber(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.consoleView(r, q, n)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "console_ticket", v)
+}
+
+// consoleUpdate changes the fields whose value differs from the ticket's,
+// so each change asks only for its own permission.
+func (s *Server) consoleUpdate(w http.ResponseWriter, r *http.Request, q *req) error {
+	n, err := ticketNumber(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	t, err := s.tickets.Get(r.Context(), q.P.Scope, n)
+	if err != nil {
+		return err
+	}
+	var p ticket.Patch
+	changed := false
+	if st := ticket.Status(r.PostFormValue("status")); st != "" && st != t.Status {
+		p.Status, changed = &st, true
+	}
+	if pr := ticket.Priority(r.PostFormValue("priority")); pr != "" && pr != t.Priority {
+		p.Priority, changed = &pr, true
+	}
+	if a := r.PostFormValue("assignee"); a != "" {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return errBadForm
+		}
+		if id != t.AssigneeID {
+			p.AssigneeID, changed = &id, true
+		}
+	}
+	if d := r.PostFormValue("department"); d != "" {
+		id, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return errBadForm
+		}
+		if id != t.DepartmentID {
+			p.DepartmentID, changed = &id, true
+		}
+	}
+	target := "/console/tickets/" + strconv.FormatInt(n, 10)
+	if !changed {
+		return seeOther(w, r, target)
+	}
+	if _, err := s.tickets.Update(r.Context(), q.P.Scope, n, p); err != nil {
+		fe, ok := fieldErrors(q.L, err)
+		if !ok {
+			return err
+		}
+		v, verr := s.consoleView(r, q, n)
+		if verr != nil {
+			return verr
+		}
+		v.Errors = fe
+		return s.render(w, r, http.StatusUnprocessableEntity, "console_ticket", v)
+	}
+	// A ticket moved to a department the agent is not in leaves their
+	// sight: back to the queue then.
+	if _, err := s.tickets.Get(r.Context(), q.P.Scope, n); err != nil {
+		return seeOther(w, r, "/console/?notice=notice.ticket_moved")
+	}
+	return seeOther(w, r, target+"?notice=notice.ticket_updated")
+}
+
+func (s *Server) consoleMessage(w http.ResponseWriter, r *http.Request, q *req) error {
+	n, err := ticketNumber(r)
+	if err != nil {
+		return err
+	}
+	return s.addMessage(w, r, q, n, "/console/tickets/", func(fe FieldErrors, body string) error {
+		v, err := s.consoleView(r, q, n)
+		if err != nil {
+			return err
+		}
+		v.Errors, v.Body = fe, body
+		return s.render(w, r, http.StatusUnprocessableEntity, "console_ticket", v)
+	})
+}

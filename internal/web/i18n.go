@@ -1,0 +1,178 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+//go:embed messages/*.json
+var messageFS embed.FS
+
+// Languages the UI speaks, the default first.
+var Languages = []string{"fa", "en"}
+
+// langCookie remembers the language the person chose with the switch.
+const langCookie = "hesar_lang"
+
+// Catalog is every message of one language, by key.
+type Catalog map[string]string
+
+// loadCatalogs reads the embedded message catalogs.
+func loadCatalogs() (map[string]Catalog, error) {
+	out := map[string]Catalog{}
+	for _, lang := range Languages {
+		raw, err := messageFS.ReadFile("messages/" + lang + ".json")
+		if err != nil {
+			return nil, err
+		}
+		var c Catalog
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("messages/%s.json: %w", lang, err)
+		}
+		out[lang] = c
+	}
+	return out, nil
+}
+
+// Locale renders text, numbers and dates for one language.
+type Locale struct {
+	Lang string
+	msgs Catalog
+	zone *time.Location
+}
+
+// Dir is the writing direction of the language.
+func (l *Locale) Dir() string {
+	if l.Lang == "fa" {
+		return "rtl"
+	}
+	return "ltr"
+}
+
+// Other is the language the switch offers.
+func (l *Locale) Other() string {
+	if l.Lang == "fa" {
+		return "en"
+	}
+	return "fa"
+}
+
+// T looks up a message; args fill its %s/%d verbs. A missing key shows
+// itself in brackets (and a test makes sure none is missing).
+func (l *Locale) T(key string, args ...any) string {
+	m, ok := l.msgs[key]
+	if !ok {
+		return "[" + key + "]"
+	}
+	if len(args) > 0 {
+		m = fmt.Sprintf(m, args...)
+	}
+	return l.Digits(m)
+}
+
+// Has reports whether the catalog holds key.
+func (l *Locale) Has(key string) bool {
+	_, ok := l.msgs[key]
+	return ok
+}
+
+// Digits writes the ASCII digits of s as the language writes them.
+func (l *Locale) Digits(s string) string {
+	if l.Lang == "fa" {
+		return PersianDigits(s)
+	}
+	return s
+}
+
+// Num formats an integer in the language's digits.
+func (l *Locale) Num(n int64) string { return l.Digits(strconv.FormatInt(n, 10)) }
+
+// Date formats a moment as a date and time: Jalali with Persian digits in
+// Persian (Tehran time), Gregorian in English (UTC), with the zone named.
+func (l *Locale) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if l.Lang == "fa" {
+		t = t.In(l.zone)
+		j := ToJalali(t.Year(), t.Month(), t.Day())
+		return PersianDigits(j.String() + " " + t.Format("15:04"))
+	}
+	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+}
+
+// ISO is the machine-readable form of a moment, for <time datetime>.
+func (l *Locale) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Status names a ticket status.
+func (l *Locale) Status(s any) string { return l.T("status." + fmt.Sprint(s)) }
+
+// Priority names a ticket priority.
+func (l *Locale) Priority(p any) string { return l.T("priority." + fmt.Sprint(p)) }
+
+// Size formats a byte count.
+func (l *Locale) Size(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return l.T("size.mb", l.Digits(strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)))
+	case n >= 1<<10:
+		return l.T("size.kb", l.Digits(strconv.FormatInt((n+512)>>10, 10)))
+	}
+	return l.T("size.bytes", l.Num(n))
+}
+
+// HTML marks a catalog message as trusted HTML. Catalogs are part of the
+// program, never user input.
+func (l *Locale) HTML(key string) template.HTML { return template.HTML(l.T(key)) } //nolint:gosec // catalog text is ours
+
+var matcher = language.NewMatcher([]language.Tag{language.Persian, language.English})
+
+// pickLanguage chooses the language of a response: the explicit choice
+// (the switch's cookie), then the browser's Accept-Language, then Persian.
+func pickLanguage(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil && validLang(c.Value) {
+		return c.Value
+	}
+	if al := r.Header.Get("Accept-Language"); al != "" {
+		tags, _, err := language.ParseAcceptLanguage(al)
+		if err == nil && len(tags) > 0 {
+			_, i, conf := matcher.Match(tags...)
+			if conf != language.No {
+				return Languages[i]
+			}
+		}
+	}
+	return Languages[0]
+}
+
+func validLang(s string) bool { return s == "fa" || s == "en" }
+
+// catalogKeys lists the keys of c.
+func catalogKeys(c Catalog) []string {
+	out := make([]string, 0, len(c))
+	for k := range c {
+		out = append(out, k)
+	}
+	return out
+}
+
+// sameKeys reports the keys present in a but not in b.
+func missingIn(a, b Catalog) []string {
+	var out []string
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+var _ = strings.TrimSpace

@@ -1,0 +1,209 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/customer"
+	"github.com/hesar/hesar/internal/testutil"
+	"github.com/hesar/hesar/internal/ticket"
+	"github.com/hesar/hesar/internal/web"
+)
+
+func TestEveryPageCarriesStrictHeadersInBothLanguages(t *testing.T) {
+	e := newEnv(t, testutil.App(t, "sqlite"))
+	for _, lang := range []string{"fa", "en"} {
+		c := e.client(lang)
+		for _, path := range []string{"/", "/console/signin", "/portal/signin", "/portal/signup", "/auth/forgot", "/auth/verify-email?token=x", "/no/such/page"} {
+			p := c.get(path)
+			want := http.StatusOK
+			if path == "/no/such/page" {
+				want = http.StatusNotFound
+			}
+			p.must(t, want)
+			h := p.header
+			if got := h.Get("Content-Security-Policy"); got != web.CSP {
+				t.Errorf("%s: CSP %q", path, got)
+			}
+			for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+				"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"} {
+				if h.Get(k) != v {
+					t.Errorf("%s: %s = %q, want %q", path, k, h.Get(k), v)
+				}
+			}
+			dir := map[string]string{"fa": "rtl", "en": "ltr"}[lang]
+			if !strings.Contains(p.body, `<html lang="`+lang+`" dir="`+dir+`">`) {
+				t.Errorf("%s in %s: no lang/dir on <html>: %.200s", path, lang, p.body)
+			}
+			if !strings.Contains(p.body, `id="lang-switch"`) {
+				t.Errorf("%s: no language switch", path)
+			}
+			if strings.Contains(p.body, "<script>") || strings.Contains(p.body, "style=") || strings.Contains(p.body, "<style") {
+				t.Errorf("%s: inline script or style", path)
+			}
+			if strings.Contains(p.body, "[") && regexp.MustCompile(`\[[a-z_]+\.[a-z_.\-]+\]`).MatchString(p.body) {
+				t.Errorf("%s: a message key is missing: %s", path, regexp.MustCompile(`\[[a-z_]+\.[a-z_.\-]+\]`).FindString(p.body))
+			}
+		}
+	}
+}
+
+func TestLanguageSwitchRemembersTheChoiceAndStaysOnSite(t *testing.T) {
+	e := newEnv(t, testutil.App(t, "sqlite"))
+	c := e.client("fa")
+	c.get("/lang/en?next=/portal/signin").redirect(t, "/portal/signin")
+	if p := c.get("/portal/signin"); !strings.Contains(p.body, `lang="en"`) {
+		t.Fatal("the switch did not stick")
+	}
+	c.get("/lang/fa?next=//evil.example/").redirect(t, "/")
+	if p := c.get("/lang/fa?next=https://evil.example/"); p.location != "/" {
+		t.Fatalf("redirected off site to %q", p.location)
+	}
+}
+
+func TestCrossSiteFormsAreRefused(t *testing.T) {
+	e := newEnv(t, testutil.App(t, "sqlite"))
+	c := e.client("en")
+	p := c.do("POST", "/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {"x@y.z"}, "password": {"p"}},
+		map[string]string{"Sec-Fetch-Site": "cross-site"})
+	p.must(t, http.StatusForbidden)
+	if !strings.Contains(p.body, "another site") {
+		t.Fatalf("refusal page: %.300s", p.body)
+	}
+	c.do("POST", "/auth/signout", url.Values{}, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": ""}).must(t, http.StatusForbidden)
+}
+
+// TestEmailedLinksWorkOnlyWhenSubmitted: a customer signs up, confirms the
+// address, resets the password and signs in by link; opening a link (as a
+// mail scanner does) never spends it.
+func TestEmailedLinksWorkOnlyWhenSubmitted(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newEnv(t, a)
+		ws := e.f.WS.Slug
+		email := "shirin." + ws + "@example.com"
+		c := e.client("fa")
+		p := c.post("/portal/signup", url.Values{"workspace": {ws}, "name": {"شیرین"}, "email": {email}, "password": {"12345678"}})
+		p.must(t, http.StatusUnprocessableEntity)
+		if !strings.Contains(p.body, `aria-invalid="true" aria-describedby="f-password-error"`) {
+			t.Fatalf("the password error is not tied to its field: %.2000s", p.body)
+		}
+		c.post("/portal/signup", url.Values{"workspace": {ws}, "name": {"شیرین"}, "email": {email}, "password": {"pomegranates in the garden of Fin"}}).must(t, http.StatusOK)
+		verify := e.linkTo(email, "/auth/verify-email")
+		for range 2 {
+			if p := c.get(verify).must(t, http.StatusOK); !strings.Contains(p.body, `name="token"`) {
+				t.Fatal("the link page has no form")
+			}
+		}
+		token := hiddenToken.FindStringSubmatch(c.get(verify).body)[1]
+		c.post("/auth/verify-email", url.Values{"token": {token}}).must(t, http.StatusOK)
+		c.post("/auth/verify-email", url.Values{"token": {token}}).must(t, http.StatusUnprocessableEntity)
+
+		c.post("/portal/signin", url.Values{"workspace": {ws}, "email": {email}, "password": {"pomegranates in the garden of Fin"}}).redirect(t, "/portal/")
+		c.get("/portal/").must(t, http.StatusOK)
+
+		other := e.client("en")
+		other.post("/auth/forgot", url.Values{"workspace": {ws}, "account": {"customer"}, "email": {email}}).must(t, http.StatusOK)
+		reset := e.linkTo(email, "/auth/reset-password")
+		other.get(reset).must(t, http.StatusOK)
+		token = hiddenToken.FindStringSubmatch(other.get(reset).body)[1]
+		other.post("/auth/reset-password", url.Values{"token": {token}, "password": {"a brand new passphrase for Fin"}}).must(t, http.StatusOK)
+		c.get("/portal/").redirect(t, "/portal/signin") // the old session ended with the old password
+
+		other.post("/portal/signin-link", url.Values{"workspace": {ws}, "email": {email}}).must(t, http.StatusOK)
+		link := e.linkTo(email, "/auth/signin-link")
+		scanner := e.client("en")
+		scanner.get(link).must(t, http.StatusOK)
+		token = hiddenToken.FindStringSubmatch(scanner.get(link).body)[1]
+		other.post("/auth/signin-link", url.Values{"token": {token}}).redirect(t, "/portal/")
+		other.get("/portal/").must(t, http.StatusOK)
+		scanner.post("/auth/signin-link", url.Values{"token": {token}}).must(t, http.StatusUnprocessableEntity)
+	})
+}
+
+var secretPattern = regexp.MustCompile(`id="totp-secret" dir="ltr">([A-Z2-7 ]+)<`)
+
+// TestStaffEnrollTOTPThenSignInWithIt: a workspace that requires a second
+// factor sends a new agent to enrollment, then asks for the code.
+func TestStaffEnrollTOTPThenSignInWithIt(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newEnv(t, a)
+		e.requireMFA()
+		const pw = "an agent passphrase of some length"
+		u := e.staff("agent", "parisa", pw, e.f.Sales)
+		c := e.client("en")
+		signIn := url.Values{"workspace": {e.f.WS.Slug}, "email": {u.Email}, "password": {pw}}
+		c.post("/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {u.Email}, "password": {"wrong"}}).must(t, http.StatusUnprocessableEntity)
+		c.post("/console/signin", signIn).redirect(t, "/auth/enroll")
+		c.get("/console/").redirect(t, "/auth/enroll")
+		c.get("/auth/enroll").must(t, http.StatusOK)
+		p := c.post("/auth/enroll/totp", url.Values{}).must(t, http.StatusOK)
+		if !strings.Contains(p.body, `src="data:image/png;base64,`) {
+			t.Fatal("no QR code")
+		}
+		secret := secretPattern.FindStringSubmatch(p.body)[1]
+		c.post("/auth/enroll/confirm", url.Values{"code": {"000000"}, "secret": {secret}}).must(t, http.StatusUnprocessableEntity)
+		p = c.post("/auth/enroll/confirm", url.Values{"code": {totpCode(t, secret, time.Now())}}).must(t, http.StatusOK)
+		if strings.Count(p.body, "<code>") != 10 {
+			t.Fatalf("want 10 recovery codes: %.1500s", p.body)
+		}
+		c.get("/console/").must(t, http.StatusOK)
+		c.post("/auth/signout", url.Values{}).redirect(t, "/console/signin")
+		c.get("/console/").redirect(t, "/console/signin")
+
+		c.post("/console/signin", signIn).redirect(t, "/auth/mfa")
+		c.get("/console/").redirect(t, "/auth/mfa")
+		c.post("/auth/mfa", url.Values{"code": {"123456"}}).must(t, http.StatusUnprocessableEntity)
+		c.post("/auth/mfa", url.Values{"code": {totpCode(t, secret, time.Now().Add(30*time.Second))}}).redirect(t, "/console/")
+		c.get("/console/").must(t, http.StatusOK)
+	})
+}
+
+// TestPortalAndConsoleKeepToTheirOwnPeople: customers reach only their
+// own requests, agents only their departments' tickets, and neither the
+// other's pages.
+func TestPortalAndConsoleKeepToTheirOwnPeople(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newEnv(t, a)
+		ctx := context.Background()
+		const pw = "a long enough passphrase here"
+		e.customerPassword(e.f.Customer.ID, pw)
+		stranger, err := a.Customers.Create(ctx, e.f.System(), customer.NewCustomer{Email: "stranger-" + e.f.WS.Slug + "@example.com", Name: "Stranger"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.customerPassword(stranger.ID, pw)
+		mine, err := a.Tickets.Create(ctx, e.f.System(), ticket.NewTicket{Subject: "mine", Body: "b", CustomerID: e.f.Customer.ID, DepartmentID: e.f.Sales})
+		if err != nil {
+			t.Fatal(err)
+		}
+		finance, err := a.Tickets.Create(ctx, e.f.System(), ticket.NewTicket{Subject: "finance", Body: "b", CustomerID: e.f.Customer.ID, DepartmentID: e.f.Finance})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.client("en")
+		c.post("/portal/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {e.f.Customer.Email}, "password": {pw}}).redirect(t, "/portal/")
+		c.get("/portal/requests/" + strconv.FormatInt(mine.Number, 10)).must(t, http.StatusOK)
+		c.get("/console/").must(t, http.StatusForbidden)
+		c.get("/console/tickets/" + strconv.FormatInt(mine.Number, 10)).must(t, http.StatusForbidden)
+
+		s := e.client("en")
+		s.post("/portal/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {stranger.Email}, "password": {pw}}).redirect(t, "/portal/")
+		s.get("/portal/requests/" + strconv.FormatInt(mine.Number, 10)).must(t, http.StatusNotFound)
+		s.post("/portal/requests/"+strconv.FormatInt(mine.Number, 10)+"/close", url.Values{}).must(t, http.StatusNotFound)
+
+		agent := e.staff("agent", "kian", pw, e.f.Sales)
+		g := e.client("en")
+		g.post("/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {agent.Email}, "password": {pw}}).redirect(t, "/console/")
+		g.get("/console/tickets/" + strconv.FormatInt(mine.Number, 10)).must(t, http.StatusOK)
+		g.get("/console/tickets/" + strconv.FormatInt(finance.Number, 10)).must(t, http.StatusNotFound)
+		g.post("/console/tickets/"+strconv.FormatInt(finance.Number, 10), url.Values{"status": {"solved"}}).must(t, http.StatusNotFound)
+		g.get("/portal/").must(t, http.StatusForbidden)
+	})
+}
