@@ -219,7 +219,7 @@ type EnrollPage struct {
 	// Required says the workspace requires a second factor now.
 	Required bool
 	// Started: the QR code and secret are shown.
-	Started       bool
+	Started bool
 	// QR is a data: URL of the PNG the identity service drew.
 	QR            template.URL
 	Secret, URI   string

@@ -14,7 +14,7 @@ func TestGregorianToJalaliMatchesKnownDates(t *testing.T) {
 		{"2017-03-21", JalaliDate{1396, 1, 1}},
 		{"2020-03-20", JalaliDate{1399, 1, 1}},
 		{"2023-03-21", JalaliDate{1402, 1, 1}},
-		{"2024-03-20", JalaliDate{1403, 1, 1}}, // Nowruz of a year after a leap year
+		{"2024-03-20", JalaliDate{1403, 1, 1}},   // Nowruz of a year after a leap year
 		{"2025-03-20", JalaliDate{1403, 12, 30}}, // 1403 is leap: Esfand has 30 days
 		{"2025-03-21", JalaliDate{1404, 1, 1}},
 		{"2026-03-21", JalaliDate{1405, 1, 1}},
