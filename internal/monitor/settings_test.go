@@ -27,15 +27,31 @@ func TestSettingsHaveDefaultsAndRefuseNonsense(t *testing.T) {
 			field  string
 			change func(*monitor.Settings)
 		}{
-			{"rules.brute_force.threshold", func(s *monitor.Settings) { r := s.Rules[monitor.RuleBruteForce]; r.Threshold = 1; s.Rules[monitor.RuleBruteForce] = r }},
-			{"rules.brute_force.window", func(s *monitor.Settings) { r := s.Rules[monitor.RuleBruteForce]; r.Window = 0; s.Rules[monitor.RuleBruteForce] = r }},
-			{"rules.impossible_travel.severity", func(s *monitor.Settings) { r := s.Rules[monitor.RuleTravel]; r.Severity = "urgent"; s.Rules[monitor.RuleTravel] = r }},
+			{"rules.brute_force.threshold", func(s *monitor.Settings) {
+				r := s.Rules[monitor.RuleBruteForce]
+				r.Threshold = 1
+				s.Rules[monitor.RuleBruteForce] = r
+			}},
+			{"rules.brute_force.window", func(s *monitor.Settings) {
+				r := s.Rules[monitor.RuleBruteForce]
+				r.Window = 0
+				s.Rules[monitor.RuleBruteForce] = r
+			}},
+			{"rules.impossible_travel.severity", func(s *monitor.Settings) {
+				r := s.Rules[monitor.RuleTravel]
+				r.Severity = "urgent"
+				s.Rules[monitor.RuleTravel] = r
+			}},
 			{"rules.password_spraying.response", func(s *monitor.Settings) {
 				r := s.Rules[monitor.RuleSpraying]
 				r.Response = []string{monitor.RespondLock}
 				s.Rules[monitor.RuleSpraying] = r
 			}},
-			{"rules.mfa_removed.response", func(s *monitor.Settings) { r := s.Rules[monitor.RuleMFARemoved]; r.Response = []string{"wipe"}; s.Rules[monitor.RuleMFARemoved] = r }},
+			{"rules.mfa_removed.response", func(s *monitor.Settings) {
+				r := s.Rules[monitor.RuleMFARemoved]
+				r.Response = []string{"wipe"}
+				s.Rules[monitor.RuleMFARemoved] = r
+			}},
 			{"rules.nonsense", func(s *monitor.Settings) { s.Rules["nonsense"] = monitor.Rule{} }},
 			{"exfiltration.factor", func(s *monitor.Settings) { s.Exfiltration.Factor = 1 }},
 			{"exfiltration.floors.ticket.print", func(s *monitor.Settings) { s.Exfiltration.Floors["ticket.print"] = 3 }},
@@ -44,8 +60,12 @@ func TestSettingsHaveDefaultsAndRefuseNonsense(t *testing.T) {
 			{"business_hours.start", func(s *monitor.Settings) { s.BusinessHours.Start = "8am" }},
 			{"email_severity", func(s *monitor.Settings) { s.EmailSeverity = "" }},
 			{"recipients", func(s *monitor.Settings) { s.Recipients = []int64{-1} }},
-			{"webhook_url", func(s *monitor.Settings) { s.WebhookURL, s.WebhookSecret = "ftp://example.com/hook", "0123456789abcdef" }},
-			{"webhook_url", func(s *monitor.Settings) { s.WebhookURL, s.WebhookSecret = "https://user:pw@example.com/hook", "0123456789abcdef" }},
+			{"webhook_url", func(s *monitor.Settings) {
+				s.WebhookURL, s.WebhookSecret = "ftp://example.com/hook", "0123456789abcdef"
+			}},
+			{"webhook_url", func(s *monitor.Settings) {
+				s.WebhookURL, s.WebhookSecret = "https://user:pw@example.com/hook", "0123456789abcdef"
+			}},
 			{"webhook_secret", func(s *monitor.Settings) { s.WebhookURL, s.WebhookSecret = "https://example.com/hook", "short" }},
 			{"webhook_secret", func(s *monitor.Settings) { s.WebhookURL = "https://example.com/hook" }},
 		}
