@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/privacy"
+	"github.com/hesar/hesar/internal/requestinfo"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -33,6 +35,7 @@ type Server struct {
 	tickets     *ticket.Service
 	attachments *attachment.Service
 	privacy     *privacy.Service
+	audit       *audit.Log
 	ready       func(context.Context) error
 	version     string
 	hard        Hardening
@@ -47,6 +50,8 @@ type Opts struct {
 	Tickets     *ticket.Service
 	Attachments *attachment.Service
 	Privacy     *privacy.Service
+	// Audit records reads of sensitive data (nil: none recorded).
+	Audit *audit.Log
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready   func(context.Context) error
 	Version string
@@ -57,7 +62,7 @@ type Opts struct {
 // New builds the API server.
 func New(o Opts) *Server {
 	return &Server{log: o.Logger, identity: o.Identity, departments: o.Departments, customers: o.Customers,
-		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, ready: o.Ready, version: o.Version, hard: o.Hardening}
+		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, audit: o.Audit, ready: o.Ready, version: o.Version, hard: o.Hardening}
 }
 
 // Handler returns the HTTP handler for every route, with the request id,
@@ -131,6 +136,7 @@ func (s *Server) guard(rt Route) http.Handler {
 				return
 			}
 		}
+		r = r.WithContext(requestinfo.With(r.Context(), s.requestInfo(r, p)))
 		if err := rt.Handle(s, w, r, p); err != nil {
 			writeError(w, r, s.log, err)
 		}
@@ -152,6 +158,19 @@ func (s *Server) authenticate(r *http.Request) (identity.Principal, error) {
 		return s.identity.AuthenticateSession(r.Context(), secret)
 	}
 	return identity.Principal{}, errs.ErrUnauthenticated
+}
+
+// requestInfo is who is asking and from where, for the services' records.
+func (s *Server) requestInfo(r *http.Request, p identity.Principal) requestinfo.Info {
+	c := s.client(r)
+	info := requestinfo.Info{ActorKind: "anonymous", IP: c.IP, UserAgent: c.UserAgent, RequestID: requestID(r.Context()), TokenID: p.TokenID}
+	if p.Scope.Kind != "" {
+		info.ActorKind, info.ActorID = string(p.Scope.Kind), p.Scope.ActorID
+	}
+	if p.Session != nil {
+		info.SessionID = p.Session.ID
+	}
+	return info
 }
 
 type ctxKey int

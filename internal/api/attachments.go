@@ -111,6 +111,9 @@ func (s *Server) listAttachments(w http.ResponseWriter, r *http.Request, p ident
 	if err != nil {
 		return err
 	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "attachment.list", "ticket_number", n, count(len(atts))); err != nil {
+		return err
+	}
 	out := pageOf(atts, int(limit), func(x attachment.Attachment) int64 { return x.ID }, viewAttachment)
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -140,6 +143,9 @@ func (s *Server) downloadAttachment(w http.ResponseWriter, r *http.Request, p id
 		return err
 	}
 	defer rc.Close()
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "attachment.download", "attachment", a.ID, map[string]string{"bytes": strconv.FormatInt(a.Size, 10)}); err != nil {
+		return err
+	}
 	br := bufio.NewReaderSize(rc, 32<<10)
 	if _, err := br.Peek(1); err != nil && err != io.EOF {
 		return err

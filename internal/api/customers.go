@@ -42,6 +42,9 @@ func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request, p identity.
 	if err != nil {
 		return err
 	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "customer.view", "customer", c.ID, nil); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, viewCustomer(c))
 	return nil
 }
@@ -63,6 +66,9 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, p identit
 		if err == nil {
 			out.Data = append(out.Data, viewCustomer(c))
 		}
+		if err := s.recordRead(r, p.Scope.WorkspaceID, "customer.lookup", "", 0, count(len(out.Data))); err != nil {
+			return err
+		}
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
@@ -71,6 +77,9 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request, p identit
 	}
 	cs, err := s.customers.List(r.Context(), p.Scope, before, int(limit)+1)
 	if err != nil {
+		return err
+	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "customer.list", "", 0, count(min(len(cs), int(limit)))); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, pageOf(cs, int(limit), func(c customer.Customer) int64 { return c.ID }, viewCustomer))

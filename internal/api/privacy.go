@@ -18,6 +18,9 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request, p identi
 	if _, err := s.customers.Get(r.Context(), p.Scope, id); err != nil {
 		return err
 	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "customer.export", "customer", id, nil); err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="customer-%d.json"`, id))
 	if err := s.privacy.Export(r.Context(), p.Scope, id, w); err != nil {
@@ -47,6 +50,11 @@ func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request, p identit
 	}
 	out, err := s.privacy.Erase(r.Context(), p.Scope, id, req.Tickets)
 	if err != nil {
+		return err
+	}
+	// Recorded after the erasure commits (privacy erases in several writes).
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "customer.erase", "customer", id,
+		map[string]string{"tickets": req.Tickets, "tickets_affected": itoa(int64(out.Tickets))}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"tickets": out.Tickets, "messages": out.Messages, "attachments": out.Attachments, "tokens": out.Tokens})

@@ -55,6 +55,9 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request, p identity.Pr
 	if err != nil {
 		return err
 	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "ticket.view", "ticket", t.ID, map[string]string{"number": itoa(t.Number)}); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, viewTicket(t))
 	return nil
 }
@@ -108,6 +111,9 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p identity.
 	if err != nil {
 		return err
 	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "ticket.list", "", 0, count(len(page.Tickets))); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, viewTicketPage(page))
 	return nil
 }
@@ -123,6 +129,17 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, p identity.Princ
 	}
 	page, err := s.tickets.Search(r.Context(), p.Scope, q.str("q"), f)
 	if err != nil {
+		return err
+	}
+	// The words searched for are kept only as a keyed fingerprint: the
+	// log can show that two searches were the same, not what they were.
+	fp, err := s.tickets.QueryFingerprint(r.Context(), p.Scope.WorkspaceID, q.str("q"))
+	if err != nil {
+		return err
+	}
+	details := count(len(page.Tickets))
+	details["query_fingerprint"] = fp
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "search", "", 0, details); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewTicketPage(page))
@@ -257,6 +274,9 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p identity
 	if err != nil {
 		return err
 	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "ticket.messages.view", "ticket_number", n, count(len(msgs))); err != nil {
+		return err
+	}
 	out := pageOf(msgs, int(limit), func(x ticket.Message) int64 { return x.ID }, viewMessage)
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -269,6 +289,9 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, p identity.P
 	}
 	events, err := s.tickets.Events(r.Context(), p.Scope, n)
 	if err != nil {
+		return err
+	}
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "ticket.history.view", "ticket_number", n, nil); err != nil {
 		return err
 	}
 	out := list[eventView]{Data: make([]eventView, len(events))}

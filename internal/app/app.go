@@ -15,6 +15,7 @@ import (
 
 	"github.com/hesar/hesar/internal/api"
 	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/department"
@@ -77,6 +78,7 @@ type App struct {
 	Privacy      *privacy.Service
 	Mail         *mail.Outbox
 	Places       *geoip.DB
+	Audit        *audit.Log
 	API          *api.Server
 
 	readiness []func(context.Context) error
@@ -164,13 +166,15 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 		}
 		places = a.Places
 	}
+	a.Audit = audit.New(d, keys, audit.Options{Logger: log})
+	events := &securityEvents{log: identity.LogEvents{Log: log}, audit: a.Audit, warn: log}
 	a.Identity, err = identity.New(identity.Opts{DB: d, Keys: keys, Mail: a.Mail, Customers: a.Customers, PublicURL: cfg.PublicURL,
-		Places: places, Log: log})
+		Places: places, Events: events, Log: log})
 	if err != nil {
 		return nil, err
 	}
 	a.Departments = department.New(department.Opts{DB: d})
-	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers})
+	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers, Audit: a.Audit})
 	dir := cfg.AttachmentDir()
 	if dir == "" {
 		// A name no one can predict, created (0700) only by a first
@@ -180,7 +184,7 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 	a.Attachments = attachment.New(attachment.Opts{DB: d, Keys: keys, Tickets: a.Tickets, Blobs: attachment.LocalBlobs{Dir: dir}})
 	a.Privacy = privacy.New(privacy.Opts{DB: d, Keys: keys, Customers: a.Customers, Tickets: a.Tickets, Attachments: a.Attachments, Identity: a.Identity})
 	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
-		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Ready: a.Ready, Version: Version})
+		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Audit: a.Audit, Ready: a.Ready, Version: Version})
 	return a, nil
 }
 

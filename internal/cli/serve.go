@@ -214,6 +214,7 @@ master key, and tells you how to create the first workspace and admin.`)
 	go keepStatisticsFresh(ctx, a, log)
 	go mail.NewDeliverer(a.DB, a.Keys, smtp, log).Run(ctx)
 	go sweepSignInLeftovers(ctx, a, log)
+	go a.Audit.Run(ctx)
 	if err := bf.start(ctx, a, log); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/requestinfo"
 )
 
 // Security event types. The audit log (and its detectors) consume these;
@@ -34,6 +35,12 @@ const (
 	EventTokenCreated      = "token.created"
 	EventTokenRevoked      = "token.revoked"
 	EventSettingsChanged   = "security_settings.changed"
+	EventUserCreated       = "user.created"
+	EventRoleChanged       = "user.role_changed"
+	EventUserDisabled      = "user.disabled"
+	EventUserEnabled       = "user.enabled"
+	EventMembershipChanged = "user.departments_changed"
+	EventTokenUsed         = "token.used"
 )
 
 // Event is one security-relevant happening, with who did it to whom, from
@@ -94,6 +101,15 @@ func (s *Service) emit(ctx context.Context, e Event) {
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
+	}
+	// Calls that know no client (a service called with a scope) take it
+	// from the request.
+	info := requestinfo.From(ctx)
+	if e.IP == "" && e.UserAgent == "" {
+		e.IP, e.UserAgent = info.IP, info.UserAgent
+	}
+	if e.SessionID == 0 {
+		e.SessionID = info.SessionID
 	}
 	s.events.SecurityEvent(ctx, e)
 }

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 
@@ -139,7 +140,10 @@ func (s *Service) signInFailed(ctx context.Context, ws int64, a account, found, 
 	if err != nil {
 		return err
 	}
-	e := Event{Type: EventSignInFailed, WorkspaceID: ws, IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"reason": reason, "method": "password"}}
+	// account_key names the email tried (known or not) without naming it,
+	// so detectors can count guesses at one account across addresses.
+	e := Event{Type: EventSignInFailed, WorkspaceID: ws, IP: c.IP, UserAgent: c.UserAgent,
+		Details: map[string]string{"reason": reason, "method": "password", "account_key": hex.EncodeToString(keys[1].hash[:12])}}
 	if found {
 		e.TargetKind, e.TargetID = a.actorKind(), a.id
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -272,15 +273,14 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, e
 	hash := s.keys.TokenHash(secret)
 	key := string(hash)
 	p, ok, gen := s.tokens.get(key)
-	if ok {
-		return p, nil
+	if !ok {
+		var err error
+		if p, err = s.lookupToken(ctx, hash); err != nil {
+			return Principal{}, err
+		}
+		s.tokens.put(key, p, gen)
 	}
-	p, err := s.lookupToken(ctx, hash)
-	if err != nil {
-		return Principal{}, err
-	}
-	s.tokens.put(key, p, gen)
-	s.touch(p.TokenID)
+	s.touch(p)
 	return p, nil
 }
 
@@ -337,12 +337,16 @@ func parseTokenPermissions(v sql.NullString) []access.Permission {
 	return out
 }
 
-// touch records a token's use at most once a minute per instance, off the
-// request path.
-func (s *Service) touch(tokenID int64) {
-	if !s.tokens.shouldTouch(tokenID) {
+// touch counts a token's use. At most once a minute per instance, off the
+// request path, it records last_used_at and emits one token.used event
+// with the uses counted since the last one (the audit log's "use
+// aggregated per token per minute").
+func (s *Service) touch(p Principal) {
+	uses, due := s.tokens.use(p.TokenID)
+	if !due {
 		return
 	}
+	tokenID := p.TokenID
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -350,6 +354,8 @@ func (s *Service) touch(tokenID int64) {
 			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, db.Now(), tokenID)
 			return err
 		})
+		s.emit(ctx, Event{Type: EventTokenUsed, WorkspaceID: p.Scope.WorkspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID,
+			Details: map[string]string{"token_id": itoa(tokenID), "uses": strconv.Itoa(uses)}})
 	}()
 }
 
@@ -361,6 +367,7 @@ type tokenCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedPrincipal
 	touched map[int64]time.Time
+	uses    map[int64]int
 	// gen counts purges: a lookup that started before a purge (a revoke,
 	// a role change) must not put its stale answer in the fresh cache.
 	gen uint64
@@ -372,7 +379,7 @@ type cachedPrincipal struct {
 }
 
 func newTokenCache() *tokenCache {
-	return &tokenCache{entries: map[string]cachedPrincipal{}, touched: map[int64]time.Time{}}
+	return &tokenCache{entries: map[string]cachedPrincipal{}, touched: map[int64]time.Time{}, uses: map[int64]int{}}
 }
 
 func (c *tokenCache) get(key string) (Principal, bool, uint64) {
@@ -404,17 +411,22 @@ func (c *tokenCache) purge() {
 	c.gen++
 }
 
-func (c *tokenCache) shouldTouch(id int64) bool {
+// use counts one use of a token and reports whether a minute has passed
+// since its last record, with the uses counted until now.
+func (c *tokenCache) use(id int64) (uses int, due bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.uses[id]++
 	if time.Since(c.touched[id]) < time.Minute {
-		return false
+		return 0, false
 	}
 	if len(c.touched) > 10000 {
-		c.touched = map[int64]time.Time{}
+		c.touched, c.uses = map[int64]time.Time{}, map[int64]int{id: c.uses[id]}
 	}
 	c.touched[id] = time.Now()
-	return true
+	uses = c.uses[id]
+	delete(c.uses, id)
+	return uses, true
 }
 
 // ForgetCachedIdentities drops every cached token identity on this

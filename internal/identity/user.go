@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,6 +184,8 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 	if err != nil {
 		return User{}, err
 	}
+	s.emit(ctx, Event{Type: EventUserCreated, WorkspaceID: ws, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		TargetKind: access.ActorUser, TargetID: id, Details: map[string]string{"role": string(role)}})
 	return s.GetUser(ctx, scope, id)
 }
 
@@ -395,6 +398,25 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 		return User{}, err
 	}
 	s.tokens.purge() // role, membership or status changed: drop cached identities
+	base := Event{WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID, TargetKind: access.ActorUser, TargetID: id}
+	if p.Role != nil && access.Role(*p.Role) != before.Role {
+		e := base
+		e.Type, e.Details = EventRoleChanged, map[string]string{"from": string(before.Role), "to": *p.Role}
+		s.emit(ctx, e)
+	}
+	if p.Disabled != nil && *p.Disabled != before.Disabled {
+		e := base
+		e.Type = EventUserEnabled
+		if *p.Disabled {
+			e.Type = EventUserDisabled
+		}
+		s.emit(ctx, e)
+	}
+	if p.Departments != nil {
+		e := base
+		e.Type, e.Details = EventMembershipChanged, map[string]string{"departments": joinIDs(*p.Departments)}
+		s.emit(ctx, e)
+	}
 	return s.GetUser(ctx, scope, id)
 }
 
@@ -406,4 +428,12 @@ func (s *Service) CountAdmins(ctx context.Context, workspaceID int64) (int, erro
 		return 0, fmt.Errorf("count admins: %w", err)
 	}
 	return n, nil
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = itoa(id)
+	}
+	return strings.Join(parts, ",")
 }

@@ -184,9 +184,14 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 			subjectOrig: subjectOrig, subjectKinds: joinKinds(subject.kinds), bodyEnc: bodyEnc, bodyOrig: bodyOrig,
 			bodyKinds: joinKinds(body.kinds), tokens: tokens, now: now}
 		if tx.Dialect() == db.Postgres && len(tokens) <= maxPostingsInOneStatement {
-			return rows.insertPostgres(ctx, tx)
+			err = rows.insertPostgres(ctx, tx)
+		} else {
+			err = rows.insert(ctx, tx)
 		}
-		return rows.insert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, ws, "ticket.create", t, map[string]string{"department_id": idString(t.DepartmentID), "channel": string(t.Channel)})
 	})
 	if err != nil {
 		return Ticket{}, err

@@ -113,7 +113,10 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		if err := set.exec(ctx, tx, ws, t.ID); err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, scope, ids[1], ws, t.ID, string(in.Kind), "", idString(msgID), now)
+		if err := insertEvent(ctx, tx, scope, ids[1], ws, t.ID, string(in.Kind), "", idString(msgID), now); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, ws, "ticket."+string(in.Kind), t, map[string]string{"message_id": idString(msgID)})
 	})
 	if err != nil {
 		return Message{}, err

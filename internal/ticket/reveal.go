@@ -70,7 +70,12 @@ func (s *Service) Reveal(ctx context.Context, scope access.Scope, number, messag
 		if err != nil {
 			return err
 		}
-		return insertEvent(ctx, tx, scope, ids[1], ws, t.ID, "reveal", "", idString(messageID), now)
+		if err := insertEvent(ctx, tx, scope, ids[1], ws, t.ID, "reveal", "", idString(messageID), now); err != nil {
+			return err
+		}
+		// The reason is personal enough to stay sealed in reveals; the
+		// record names the reveal row.
+		return s.record(ctx, tx, ws, "ticket.reveal", t, map[string]string{"message_id": idString(messageID), "reveal_id": idString(ids[0])})
 	})
 	if err != nil {
 		return "", err

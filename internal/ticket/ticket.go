@@ -7,6 +7,7 @@ package ticket
 import (
 	"context"
 	"encoding/json"
+	"github.com/hesar/hesar/internal/audit"
 	"slices"
 	"sync"
 	"time"
@@ -146,6 +147,7 @@ type Service struct {
 	keys      *keyring.Keyring
 	customers *customer.Service
 	policies  sync.Map // workspace id -> cachedPolicy
+	audit     *audit.Log
 }
 
 // Opts are the Service's dependencies.
@@ -153,10 +155,27 @@ type Opts struct {
 	DB        *db.DB
 	Keys      *keyring.Keyring
 	Customers *customer.Service
+	// Audit records every change in the transaction that makes it (nil:
+	// no audit log, as in some unit tests).
+	Audit *audit.Log
 }
 
 // New builds the service.
-func New(o Opts) *Service { return &Service{db: o.DB, keys: o.Keys, customers: o.Customers} }
+func New(o Opts) *Service {
+	return &Service{db: o.DB, keys: o.Keys, customers: o.Customers, audit: o.Audit}
+}
+
+// record adds an audit record of a ticket change inside its transaction.
+func (s *Service) record(ctx context.Context, tx *db.Tx, ws int64, action string, t Ticket, details map[string]string) error {
+	if s.audit == nil {
+		return nil
+	}
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["number"] = idString(t.Number)
+	return s.audit.Record(ctx, tx, audit.About(ctx, ws, action, "ticket", t.ID, details))
+}
 
 // SetMaskingPolicy changes how a workspace treats card numbers and other
 // financial data in new subjects and messages: PolicyMask or PolicyRedact.

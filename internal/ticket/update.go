@@ -137,12 +137,17 @@ func (s *Service) Update(ctx context.Context, scope access.Scope, number int64, 
 				return err
 			}
 		}
+		kinds := make([]string, 0, len(changes))
 		for i, c := range changes {
 			if err := insertEvent(ctx, tx, scope, eventIDs[i], ws, t.ID, c.kind, c.old, c.new, now); err != nil {
 				return err
 			}
+			kinds = append(kinds, c.kind)
 		}
-		return nil
+		if len(kinds) == 0 {
+			return nil
+		}
+		return s.record(ctx, tx, ws, "ticket.update", t, map[string]string{"changed": strings.Join(kinds, ",")})
 	})
 	if err != nil {
 		return Ticket{}, err
