@@ -20,6 +20,8 @@ import (
 //
 //	HESAR_SEARCH_SCALE=/work/benchdata/sqlite go test ./internal/ticket -run AtScale -v
 //	HESAR_SEARCH_SCALE='postgres://…|/work/benchdata/pg' go test ./internal/ticket -run AtScale -v
+//
+// With HESAR_SEARCH_Q set it times that one query three times instead.
 func TestSearchAtScale(t *testing.T) {
 	where := os.Getenv("HESAR_SEARCH_SCALE")
 	if where == "" {

@@ -23,8 +23,7 @@ type candidate struct {
 func (s *Service) walkPostings(ctx context.Context, q *searchQuery) (ids []int64, next int64, err error) {
 	limit, examined, batch := q.f.Limit, 0, firstBatch
 	for {
-		n := batch
-		cands, done, err := s.walkBatch(ctx, q, n)
+		cands, done, err := s.walkBatch(ctx, q, batch)
 		if err != nil {
 			return nil, 0, err
 		}
