@@ -21,6 +21,7 @@ import (
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/monitor"
 	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/requestinfo"
 	"github.com/hesar/hesar/internal/ticket"
@@ -36,6 +37,7 @@ type Server struct {
 	attachments *attachment.Service
 	privacy     *privacy.Service
 	audit       *audit.Log
+	monitor     *monitor.Monitor
 	ready       func(context.Context) error
 	version     string
 	hard        Hardening
@@ -52,6 +54,8 @@ type Opts struct {
 	Privacy     *privacy.Service
 	// Audit records reads of sensitive data (nil: none recorded).
 	Audit *audit.Log
+	// Monitor watches reads for mass access, and serves alerts.
+	Monitor *monitor.Monitor
 	// Ready reports whether the service can take traffic (/readyz).
 	Ready   func(context.Context) error
 	Version string
@@ -62,7 +66,7 @@ type Opts struct {
 // New builds the API server.
 func New(o Opts) *Server {
 	return &Server{log: o.Logger, identity: o.Identity, departments: o.Departments, customers: o.Customers,
-		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, audit: o.Audit, ready: o.Ready, version: o.Version, hard: o.Hardening}
+		tickets: o.Tickets, attachments: o.Attachments, privacy: o.Privacy, audit: o.Audit, monitor: o.Monitor, ready: o.Ready, version: o.Version, hard: o.Hardening}
 }
 
 // Handler returns the HTTP handler for every route, with the request id,

@@ -22,6 +22,7 @@ import (
 	"github.com/hesar/hesar/internal/geoip"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/keyring"
+	"github.com/hesar/hesar/internal/monitor"
 	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/ticket"
@@ -79,6 +80,7 @@ type App struct {
 	Mail         *mail.Outbox
 	Places       *geoip.DB
 	Audit        *audit.Log
+	Monitor      *monitor.Monitor
 	API          *api.Server
 
 	readiness []func(context.Context) error
@@ -173,6 +175,17 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 	if err != nil {
 		return nil, err
 	}
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = identity.DefaultPublicURL
+	}
+	a.Monitor, err = monitor.New(monitor.Options{DB: d, Keys: keys, Mail: a.Mail, Places: places, Accounts: accounts{a.Identity},
+		Responder: responder{a.Identity}, DescribeDevice: identity.DescribeDevice, Log: log,
+		SessionsURL: publicURL + "/account/sessions", DashboardURL: publicURL + "/admin/security"})
+	if err != nil {
+		return nil, err
+	}
+	events.watch = observe(a.Monitor)
 	a.Departments = department.New(department.Opts{DB: d})
 	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers, Audit: a.Audit})
 	dir := cfg.AttachmentDir()
@@ -184,7 +197,7 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 	a.Attachments = attachment.New(attachment.Opts{DB: d, Keys: keys, Tickets: a.Tickets, Blobs: attachment.LocalBlobs{Dir: dir}})
 	a.Privacy = privacy.New(privacy.Opts{DB: d, Keys: keys, Customers: a.Customers, Tickets: a.Tickets, Attachments: a.Attachments, Identity: a.Identity})
 	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
-		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Audit: a.Audit, Ready: a.Ready, Version: Version})
+		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Audit: a.Audit, Monitor: a.Monitor, Ready: a.Ready, Version: Version})
 	return a, nil
 }
 

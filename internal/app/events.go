@@ -37,7 +37,7 @@ func (s *securityEvents) SecurityEvent(ctx context.Context, e identity.Event) {
 // auditEntry turns a security event into an audit record.
 func auditEntry(ctx context.Context, e identity.Event) audit.Entry {
 	info := requestinfo.From(ctx)
-	out := audit.Entry{WorkspaceID: e.WorkspaceID, ActorKind: actorKind(e.ActorKind), ActorID: e.ActorID, TokenID: info.TokenID,
+	out := audit.Entry{WorkspaceID: e.WorkspaceID, ActorKind: auditActor(e.ActorKind), ActorID: e.ActorID, TokenID: info.TokenID,
 		SessionID: e.SessionID, Action: e.Type, TargetKind: string(e.TargetKind), TargetID: e.TargetID, Result: audit.ResultOK,
 		IP: e.IP, UserAgent: e.UserAgent, RequestID: info.RequestID, Details: e.Details, At: e.Time}
 	if strings.HasSuffix(e.Type, ".failed") || e.Type == identity.EventSignInThrottled {
@@ -49,7 +49,7 @@ func auditEntry(ctx context.Context, e identity.Event) audit.Entry {
 	return out
 }
 
-func actorKind(k access.ActorKind) string {
+func auditActor(k access.ActorKind) string {
 	switch k {
 	case access.ActorUser:
 		return audit.ActorUser

@@ -215,6 +215,7 @@ master key, and tells you how to create the first workspace and admin.`)
 	go mail.NewDeliverer(a.DB, a.Keys, smtp, log).Run(ctx)
 	go sweepSignInLeftovers(ctx, a, log)
 	go a.Audit.Run(ctx)
+	go a.Monitor.Run(ctx)
 	if err := bf.start(ctx, a, log); err != nil {
 		return err
 	}
