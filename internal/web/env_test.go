@@ -88,7 +88,7 @@ func (e *env) client(lang string) *client {
 		http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-type page struct {
+type response struct {
 	status int
 	header http.Header
 	body   string
@@ -96,7 +96,7 @@ type page struct {
 	location string
 }
 
-func (c *client) do(method, path string, form url.Values, header map[string]string) page {
+func (c *client) do(method, path string, form url.Values, header map[string]string) response {
 	c.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -122,18 +122,18 @@ func (c *client) do(method, path string, form url.Values, header map[string]stri
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return page{status: res.StatusCode, header: res.Header, body: string(b), location: res.Header.Get("Location")}
+	return response{status: res.StatusCode, header: res.Header, body: string(b), location: res.Header.Get("Location")}
 }
 
-func (c *client) get(path string) page { c.t.Helper(); return c.do("GET", path, nil, nil) }
+func (c *client) get(path string) response { c.t.Helper(); return c.do("GET", path, nil, nil) }
 
-func (c *client) post(path string, form url.Values) page {
+func (c *client) post(path string, form url.Values) response {
 	c.t.Helper()
 	return c.do("POST", path, form, nil)
 }
 
 // must checks the status of a page.
-func (p page) must(t testing.TB, status int) page {
+func (p response) must(t testing.TB, status int) response {
 	t.Helper()
 	if p.status != status {
 		t.Fatalf("status %d, want %d; location %q; body: %.600s", p.status, status, p.location, p.body)
@@ -142,7 +142,7 @@ func (p page) must(t testing.TB, status int) page {
 }
 
 // redirect checks that p sends the browser on to a path with this prefix.
-func (p page) redirect(t testing.TB, prefix string) page {
+func (p response) redirect(t testing.TB, prefix string) response {
 	t.Helper()
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, prefix) {
 		t.Fatalf("got %d to %q, want a redirect to %s…; body: %.400s", p.status, p.location, prefix, p.body)
