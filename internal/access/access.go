@@ -39,6 +39,12 @@ const (
 	// CustomerPrivacy lets staff export or erase everything about a
 	// customer (data subject requests).
 	CustomerPrivacy Permission = "customer.privacy"
+	// AuditRead lets staff read the audit log (supervisors: what the
+	// members of their departments did).
+	AuditRead Permission = "audit.read"
+	// SecurityManage lets admins handle security alerts, see the security
+	// dashboard, verify the audit log and set up monitoring.
+	SecurityManage Permission = "security.manage"
 	// PortalTickets lets a customer read, open and answer their own tickets.
 	PortalTickets Permission = "portal.tickets"
 	// Authenticated is held by every signed-in actor (for /me).
@@ -51,7 +57,7 @@ const (
 var AllPermissions = []Permission{
 	TicketRead, TicketContent, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 	TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
-	DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy, PortalTickets,
+	DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy, AuditRead, SecurityManage, PortalTickets,
 }
 
 // Role names a built-in set of permissions for staff.
@@ -75,10 +81,10 @@ var rolePermissions = map[Role][]Permission{
 	RoleAdmin: {
 		TicketRead, TicketContent, TicketAllDepartments, TicketCreate, TicketUpdate, TicketAssign,
 		TicketReply, TicketNote, CustomerRead, CustomerWrite, DepartmentRead,
-		DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy,
+		DepartmentManage, UserRead, UserManage, TokenCreate, SensitiveReveal, CustomerPrivacy, AuditRead, SecurityManage,
 	},
 	RoleSupervisor: {
-		TicketRead, TicketUpdate, TicketAssign, DepartmentRead, UserRead, TokenCreate,
+		TicketRead, TicketUpdate, TicketAssign, DepartmentRead, UserRead, TokenCreate, AuditRead,
 	},
 	RoleAgent: {
 		TicketRead, TicketContent, TicketCreate, TicketUpdate, TicketAssign, TicketReply, TicketNote,

@@ -177,6 +177,17 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 		"GET /api/v1/settings/security":          c("GET", "/api/v1/settings/security", none, "AFFFFFU"),
 		"PUT /api/v1/settings/security":          c("PUT", "/api/v1/settings/security", func(string) any { return map[string]any{"mfa_required": "none"} }, "AFFFFFU"),
 
+		// Supervisors read the log of their departments' members.
+		"GET /api/v1/audit":                  c("GET", "/api/v1/audit", none, "AAFFFFU"),
+		"GET /api/v1/audit/export":           c("GET", "/api/v1/audit/export?format=csv", none, "AAFFFFU"),
+		"GET /api/v1/audit/verify":           c("GET", "/api/v1/audit/verify", none, "AFFFFFU"),
+		"GET /api/v1/security/dashboard":     c("GET", "/api/v1/security/dashboard", none, "AFFFFFU"),
+		"GET /api/v1/security/alerts":        c("GET", "/api/v1/security/alerts", none, "AFFFFFU"),
+		"GET /api/v1/security/alerts/{id}":   c("GET", "/api/v1/security/alerts/1", none, "NFFFFFU"),
+		"PATCH /api/v1/security/alerts/{id}": c("PATCH", "/api/v1/security/alerts/1", func(string) any { return map[string]any{"state": "acknowledged"} }, "NFFFFFU"),
+		"GET /api/v1/security/monitoring":    c("GET", "/api/v1/security/monitoring", none, "AFFFFFU"),
+		"PUT /api/v1/security/monitoring":    c("PUT", "/api/v1/security/monitoring", empty, "AFFFFFU"),
+
 		"GET /api/v1/tokens":         c("GET", "/api/v1/tokens", none, "AAAAFFU"),
 		"POST /api/v1/tokens":        c("POST", "/api/v1/tokens", func(string) any { return map[string]any{"name": "m"} }, "AAAAFFU"),
 		"DELETE /api/v1/tokens/{id}": c("DELETE", fmt.Sprintf("/api/v1/tokens/%d", tokenID), none, "ANNNFFU"),

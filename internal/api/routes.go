@@ -122,6 +122,16 @@ func Routes() []Route {
 		{"GET", "/api/v1/settings/security", perms(access.UserManage), (*Server).getSecuritySettings},
 		{"PUT", "/api/v1/settings/security", perms(access.UserManage), (*Server).putSecuritySettings},
 
+		{"GET", "/api/v1/audit", perms(access.AuditRead), (*Server).listAudit},
+		{"GET", "/api/v1/audit/export", perms(access.AuditRead), (*Server).exportAudit},
+		{"GET", "/api/v1/audit/verify", perms(access.SecurityManage), (*Server).verifyAudit},
+		{"GET", "/api/v1/security/dashboard", perms(access.SecurityManage), (*Server).securityDashboard},
+		{"GET", "/api/v1/security/alerts", perms(access.SecurityManage), (*Server).listAlerts},
+		{"GET", "/api/v1/security/alerts/{id}", perms(access.SecurityManage), (*Server).getAlert},
+		{"PATCH", "/api/v1/security/alerts/{id}", perms(access.SecurityManage), (*Server).setAlertState},
+		{"GET", "/api/v1/security/monitoring", perms(access.SecurityManage), (*Server).getMonitoring},
+		{"PUT", "/api/v1/security/monitoring", perms(access.SecurityManage), (*Server).putMonitoring},
+
 		{"GET", "/api/v1/tokens", perms(access.TokenCreate, access.UserManage), (*Server).listTokens},
 		{"POST", "/api/v1/tokens", perms(access.TokenCreate, access.UserManage), (*Server).createToken},
 		{"DELETE", "/api/v1/tokens/{id}", perms(access.TokenCreate, access.UserManage), (*Server).revokeToken},
