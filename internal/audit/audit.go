@@ -119,7 +119,19 @@ type Log struct {
 
 	mu  sync.RWMutex
 	mac map[int64]*keyring.AuditKeys // by workspace; they never change
+
+	idMu      sync.Mutex
+	ids       []int64 // row ids taken ahead for Record
+	refilling bool
 }
+
+// idPoolSize is how many row ids Log takes ahead for Record. Inside a
+// write, IDs().NextIn falls back to taking one id in the caller's
+// transaction once the process's reserved block runs out, and on
+// PostgreSQL that holds the id_blocks row lock until the caller commits,
+// serializing every audited write. A pool refilled outside any write keeps
+// Record off that row.
+const idPoolSize = 512
 
 // New returns the audit log stored in d, sealing with k.
 func New(d *db.DB, k *keyring.Keyring, opts Options) *Log {
@@ -288,7 +300,7 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
-	id, err := l.db.IDs().NextIn(ctx, tx)
+	id, err := l.nextID(ctx, tx)
 	if err != nil {
 		return err
 	}
@@ -296,6 +308,51 @@ func (l *Log) Record(ctx context.Context, tx *db.Tx, e Entry) error {
 		return err
 	}
 	return r.insert(ctx, tx)
+}
+
+// nextID returns a row id from the pool, or from tx when the pool is dry,
+// and starts a refill when it runs low.
+func (l *Log) nextID(ctx context.Context, tx *db.Tx) (int64, error) {
+	l.idMu.Lock()
+	n := len(l.ids)
+	var id int64
+	if n > 0 {
+		id, l.ids = l.ids[n-1], l.ids[:n-1]
+	}
+	low := n <= idPoolSize/2 && !l.refilling
+	if low {
+		l.refilling = true
+	}
+	l.idMu.Unlock()
+	if low {
+		// Not from the caller's goroutine: it may be the SQLite writer,
+		// and IDs().Next may need a write of its own.
+		go l.refill(context.WithoutCancel(ctx))
+	}
+	if n > 0 {
+		return id, nil
+	}
+	return l.db.IDs().NextIn(ctx, tx)
+}
+
+func (l *Log) refill(ctx context.Context) {
+	defer func() {
+		l.idMu.Lock()
+		l.refilling = false
+		l.idMu.Unlock()
+	}()
+	batch := make([]int64, 0, idPoolSize)
+	for range idPoolSize {
+		id, err := l.db.IDs().Next(ctx)
+		if err != nil {
+			l.log.Warn("audit: take row ids ahead", "err", err)
+			break
+		}
+		batch = append(batch, id)
+	}
+	l.idMu.Lock()
+	l.ids = append(l.ids, batch...)
+	l.idMu.Unlock()
 }
 
 // Write adds e in a write of its own, for reads and failures that change

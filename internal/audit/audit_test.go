@@ -59,11 +59,11 @@ func TestRolledBackRecordNeverAppears(t *testing.T) {
 func TestInvalidEntriesAreRefused(t *testing.T) {
 	e := newEnv(t, "sqlite", audit.Options{})
 	for name, mod := range map[string]func(*audit.Entry){
-		"no workspace":  func(x *audit.Entry) { x.WorkspaceID = 0 },
-		"actor kind":    func(x *audit.Entry) { x.ActorKind = "robot" },
-		"result":        func(x *audit.Entry) { x.Result = "maybe" },
-		"no action":     func(x *audit.Entry) { x.Action = "" },
-		"huge details":  func(x *audit.Entry) { x.Details = map[string]string{"x": string(make([]byte, 4096))} },
+		"no workspace": func(x *audit.Entry) { x.WorkspaceID = 0 },
+		"actor kind":   func(x *audit.Entry) { x.ActorKind = "robot" },
+		"result":       func(x *audit.Entry) { x.Result = "maybe" },
+		"no action":    func(x *audit.Entry) { x.Action = "" },
+		"huge details": func(x *audit.Entry) { x.Details = map[string]string{"x": string(make([]byte, 4096))} },
 	} {
 		x := e.entry(1)
 		mod(&x)
