@@ -50,6 +50,10 @@ type Config struct {
 	// GeoIPPath is a MaxMind-format city database (.mmdb) for approximate
 	// places of client addresses; empty: places are unknown.
 	GeoIPPath string
+	// WebhooksToPrivate lets security alert webhooks reach loopback and
+	// private addresses (a SIEM on the internal network). Off by default,
+	// so a webhook URL cannot be used to probe the internal network.
+	WebhooksToPrivate bool
 }
 
 // SQLitePath is where the embedded database lives.
@@ -180,7 +184,7 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 		publicURL = identity.DefaultPublicURL
 	}
 	a.Monitor, err = monitor.New(monitor.Options{DB: d, Keys: keys, Mail: a.Mail, Places: places, Accounts: accounts{a.Identity},
-		Responder: responder{a.Identity}, DescribeDevice: identity.DescribeDevice, Log: log,
+		Responder: responder{a.Identity}, DescribeDevice: identity.DescribeDevice, Log: log, AllowPrivateWebhooks: cfg.WebhooksToPrivate,
 		SessionsURL: publicURL + "/account/sessions", DashboardURL: publicURL + "/admin/security"})
 	if err != nil {
 		return nil, err

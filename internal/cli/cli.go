@@ -157,7 +157,8 @@ func (s *storageFlags) register(fs *flag.FlagSet) {
 
 func (s *storageFlags) config() app.Config {
 	return app.Config{DataDir: s.data, DatabaseURL: s.databaseURL, MasterKeyFile: s.masterKeyFile, MasterKey: os.Getenv("HESAR_MASTER_KEY"),
-		PublicURL: os.Getenv("HESAR_PUBLIC_URL"), GeoIPPath: os.Getenv("HESAR_GEOIP_DB")}
+		PublicURL: os.Getenv("HESAR_PUBLIC_URL"), GeoIPPath: os.Getenv("HESAR_GEOIP_DB"),
+		WebhooksToPrivate: os.Getenv("HESAR_WEBHOOKS_TO_PRIVATE") == "true"}
 }
 
 // open opens the app for an administrative command, reporting migrations
