@@ -15,8 +15,11 @@ import (
 
 // Filter narrows List and Export. Zero fields match everything.
 type Filter struct {
-	ActorKind  string
-	ActorID    int64
+	ActorKind string
+	ActorID   int64
+	// ActorIDs, when not nil, keeps only records by these staff users (a
+	// supervisor's departments); an empty list keeps none.
+	ActorIDs   []int64
 	Action     string // exact, or a prefix ending in "." ("ticket.")
 	TargetKind string
 	TargetID   int64
@@ -40,6 +43,21 @@ func (f Filter) where(n int) (string, []any) {
 	}
 	if f.ActorID != 0 {
 		add("actor_id = $%d", f.ActorID)
+	}
+	if f.ActorIDs != nil {
+		if len(f.ActorIDs) == 0 {
+			b.WriteString(" AND 1 = 0")
+		} else {
+			b.WriteString(" AND actor_kind = 'user' AND actor_id IN (")
+			for i, id := range f.ActorIDs {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				args = append(args, id)
+				fmt.Fprintf(&b, "$%d", n+len(args))
+			}
+			b.WriteString(")")
+		}
 	}
 	if strings.HasSuffix(f.Action, ".") {
 		// substr is the same on both databases; LIKE is not (case, escapes).
