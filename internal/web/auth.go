@@ -248,7 +248,7 @@ func (s *Server) enrollPage(w http.ResponseWriter, r *http.Request, q *req) erro
 
 func (s *Server) beginTOTP(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err := mayEnroll(q); err != nil {
-		return err
+		return seeOther(w, r, "/auth/step-up?next=/auth/enroll")
 	}
 	e, err := s.identity.BeginTOTP(r.Context(), q.P)
 	v := s.enrollView(r, q)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/department"
@@ -30,10 +31,15 @@ type Queue struct {
 	Views       []Option
 	Statuses    []Option
 	Departments []Option
+	Priorities  []Option
 	Tickets     []TicketRow
 	Next        string
-	// View, Status and Department echo the filter for the form.
-	View, Status, Department string
+	// View, Status, Priority and Department echo the filter for the form.
+	View, Status, Priority, Department string
+	// Query is the search, on the search page.
+	Query  string
+	Search bool
+	Errors FieldErrors
 }
 
 // directory holds the names a page shows for ids.
@@ -79,7 +85,7 @@ var activeStatuses = []ticket.Status{ticket.StatusNew, ticket.StatusOpen, ticket
 
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 	in := r.URL.Query()
-	view, status, dept := in.Get("view"), in.Get("status"), in.Get("department")
+	view, status, dept, prio := in.Get("view"), in.Get("status"), in.Get("department"), in.Get("priority")
 	f := ticket.Filter{Cursor: in.Get("cursor"), Limit: ticket.DefaultPageSize}
 	switch view {
 	case "unassigned":
@@ -97,6 +103,11 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 		status = "active"
 		f.Statuses = activeStatuses
 	}
+	if ticket.ValidPriority(ticket.Priority(prio)) {
+		f.Priorities = []ticket.Priority{ticket.Priority(prio)}
+	} else {
+		prio = ""
+	}
 	if id, err := strconv.ParseInt(dept, 10, 64); err == nil && id > 0 {
 		f.DepartmentID = id
 	} else {
@@ -106,39 +117,80 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err != nil {
 		return err
 	}
-	dir, err := s.directory(r.Context(), q.P.Scope)
-	if err != nil {
-		return err
-	}
-	v := Queue{Page: s.page(r, q, "title.queue"), View: view, Status: status, Department: dept}
+	v := Queue{Page: s.page(r, q, "title.queue"), View: view, Status: status, Department: dept, Priority: prio}
 	link := func(view, status, dept string) string {
 		u := url.Values{"view": {view}, "status": {status}}
 		if dept != "" {
 			u.Set("department", dept)
 		}
+		if prio != "" {
+			u.Set("priority", prio)
+		}
 		return "/console/?" + u.Encode()
+	}
+	if err := s.fillQueue(r.Context(), q, &v, page); err != nil {
+		return err
 	}
 	for _, x := range []string{"mine", "unassigned", "all"} {
 		v.Views = append(v.Views, Option{Value: x, Label: q.L.T("queue.view." + x), Selected: x == view, URL: link(x, status, dept)})
 	}
-	for _, x := range append([]string{"active"}, append(statusNames(), "any")...) {
-		v.Statuses = append(v.Statuses, Option{Value: x, Label: q.L.T("status." + x), Selected: x == status})
+	if page.NextCursor != "" {
+		v.Next = link(view, status, dept) + "&cursor=" + url.QueryEscape(page.NextCursor)
 	}
-	v.Departments = append(v.Departments, Option{Value: "", Label: q.L.T("queue.all_departments"), Selected: dept == ""})
+	return s.render(w, r, http.StatusOK, "console_queue", v)
+}
+
+// fillQueue adds the filter choices and the page's rows to a queue view.
+func (s *Server) fillQueue(ctx context.Context, q *req, v *Queue, page ticket.Page) error {
+	dir, err := s.directory(ctx, q.P.Scope)
+	if err != nil {
+		return err
+	}
+	for _, x := range append([]string{"active"}, append(statusNames(), "any")...) {
+		v.Statuses = append(v.Statuses, Option{Value: x, Label: q.L.T("status." + x), Selected: x == v.Status})
+	}
+	v.Departments = append(v.Departments, Option{Value: "", Label: q.L.T("queue.all_departments"), Selected: v.Department == ""})
 	for _, d := range dir.depts {
 		if !q.P.Scope.InDepartment(d.ID) {
 			continue
 		}
 		id := strconv.FormatInt(d.ID, 10)
-		v.Departments = append(v.Departments, Option{Value: id, Label: d.Name, Selected: id == dept})
+		v.Departments = append(v.Departments, Option{Value: id, Label: d.Name, Selected: id == v.Department})
 	}
 	for _, t := range page.Tickets {
 		v.Tickets = append(v.Tickets, TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
 			Department: dir.dept(t.DepartmentID), Assignee: dir.users[t.AssigneeID], UpdatedAt: t.UpdatedAt,
 			URL: "/console/tickets/" + strconv.FormatInt(t.Number, 10)})
 	}
+	v.Priorities = append(v.Priorities, Option{Value: "", Label: q.L.T("queue.any_priority"), Selected: v.Priority == ""})
+	for _, p := range ticket.Priorities {
+		v.Priorities = append(v.Priorities, Option{Value: string(p), Label: q.L.Priority(p), Selected: string(p) == v.Priority})
+	}
+	return nil
+}
+
+// search finds tickets by words of their subject and messages, within the
+// agent's scope (the service applies departments and content rights).
+func (s *Server) search(w http.ResponseWriter, r *http.Request, q *req) error {
+	in := r.URL.Query()
+	v := Queue{Page: s.page(r, q, "title.search"), Query: strings.TrimSpace(in.Get("q")), Search: true, Status: "any"}
+	var page ticket.Page
+	if v.Query != "" {
+		var err error
+		page, err = s.tickets.Search(r.Context(), q.P.Scope, v.Query, ticket.Filter{Cursor: in.Get("cursor"), Limit: ticket.DefaultPageSize})
+		if fe, ok := fieldErrors(q.L, err); ok {
+			v.Errors = fe
+			return s.render(w, r, http.StatusUnprocessableEntity, "console_queue", v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.fillQueue(r.Context(), q, &v, page); err != nil {
+		return err
+	}
 	if page.NextCursor != "" {
-		v.Next = link(view, status, dept) + "&cursor=" + url.QueryEscape(page.NextCursor)
+		v.Next = "/console/search?" + url.Values{"q": {v.Query}, "cursor": {page.NextCursor}}.Encode()
 	}
 	return s.render(w, r, http.StatusOK, "console_queue", v)
 }

@@ -26,6 +26,8 @@ const (
 	staff
 	// a fully signed-in customer.
 	customerOnly
+	// anyone fully signed in, staff or customer (their own account).
+	active
 )
 
 // route is one page: method and path, who may open it, and the handler.
@@ -61,11 +63,19 @@ func routes() []route {
 		{"POST /auth/enroll/totp", enrolling, (*Server).beginTOTP},
 		{"POST /auth/enroll/confirm", enrolling, (*Server).confirmTOTP},
 		{"POST /auth/signout", anySession, (*Server).signOut},
+		{"GET /auth/step-up", active, (*Server).stepUpPage},
+		{"POST /auth/step-up", active, (*Server).stepUp},
+
+		// The signed-in person's own sessions.
+		{"GET /account/sessions", active, (*Server).sessionsPage},
+		{"POST /account/sessions/{id}/revoke", active, (*Server).revokeSession},
+		{"POST /account/sessions/revoke-others", active, (*Server).revokeOtherSessions},
 
 		// Agent console.
 		{"GET /console/signin", public, (*Server).staffSignInPage},
 		{"POST /console/signin", public, (*Server).staffSignIn},
 		{"GET /console/{$}", staff, (*Server).queue},
+		{"GET /console/search", staff, (*Server).search},
 		{"GET /console/tickets/{number}", staff, (*Server).consoleTicket},
 		{"POST /console/tickets/{number}", staff, (*Server).consoleUpdate},
 		{"POST /console/tickets/{number}/messages", staff, (*Server).consoleMessage},
@@ -151,6 +161,14 @@ func allowed(n need, q *req) error {
 	case anySession:
 		if !q.signed {
 			return errs.ErrUnauthenticated
+		}
+		return nil
+	case active:
+		if !q.signed {
+			return errs.ErrUnauthenticated
+		}
+		if q.state() != identity.StateActive {
+			return errs.ErrMFARequired
 		}
 		return nil
 	case staff, customerOnly:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hesar/hesar/internal/app"
 	"github.com/hesar/hesar/internal/customer"
+	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/testutil"
 	"github.com/hesar/hesar/internal/ticket"
 	"github.com/hesar/hesar/internal/web"
@@ -205,5 +206,54 @@ func TestPortalAndConsoleKeepToTheirOwnPeople(t *testing.T) {
 		g.get("/console/tickets/"+strconv.FormatInt(finance.Number, 10)).must(t, http.StatusNotFound)
 		g.post("/console/tickets/"+strconv.FormatInt(finance.Number, 10), url.Values{"status": {"solved"}}).must(t, http.StatusNotFound)
 		g.get("/portal/").must(t, http.StatusForbidden)
+	})
+}
+
+// TestAgentSearchesSessionsAndSteppingUp: search stays within the agent's
+// departments; a person ends their other sessions; an old session must
+// prove itself again before setting up a second factor.
+func TestAgentSearchesSessionsAndSteppingUp(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newEnv(t, a)
+		ctx := context.Background()
+		const pw = "an agent passphrase of some length"
+		for _, d := range []int64{e.f.Sales, e.f.Finance} {
+			if _, err := a.Tickets.Create(ctx, e.f.System(), ticket.NewTicket{Subject: "zanjan invoice " + strconv.FormatInt(d, 10), Body: "b",
+				CustomerID: e.f.Customer.ID, DepartmentID: d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		u := e.staff("agent", "nima", pw, e.f.Sales)
+		signIn := url.Values{"workspace": {e.f.WS.Slug}, "email": {u.Email}, "password": {pw}}
+		c := e.client("en")
+		c.post("/console/signin", signIn).redirect(t, "/console/")
+		p := c.get("/console/search?q=zanjan").must(t, http.StatusOK)
+		if !strings.Contains(p.body, "zanjan invoice "+strconv.FormatInt(e.f.Sales, 10)) || strings.Contains(p.body, "zanjan invoice "+strconv.FormatInt(e.f.Finance, 10)) {
+			t.Fatalf("search results: %.3000s", p.body)
+		}
+
+		other := e.client("fa")
+		other.post("/console/signin", signIn).redirect(t, "/console/")
+		if p := c.get("/account/sessions").must(t, http.StatusOK); strings.Count(p.body, "/revoke\"") != 2 {
+			t.Fatalf("want two sessions listed: %.3000s", p.body)
+		}
+		c.post("/account/sessions/revoke-others", url.Values{}).redirect(t, "/account/sessions")
+		other.get("/console/").redirect(t, "/console/signin")
+		c.get("/console/").must(t, http.StatusOK)
+
+		// An hour later, setting up a second factor needs the password again.
+		err := a.DB.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_at = auth_at - $1 WHERE user_id = $2`, time.Hour.Microseconds(), u.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.post("/auth/enroll/totp", url.Values{}).redirect(t, "/auth/step-up?next=/auth/enroll")
+		c.post("/auth/step-up", url.Values{"password": {"wrong"}, "next": {"/auth/enroll"}}).must(t, http.StatusUnprocessableEntity)
+		c.post("/auth/step-up", url.Values{"password": {pw}, "next": {"//evil.example"}}).redirect(t, "/")
+		if p := c.post("/auth/enroll/totp", url.Values{}).must(t, http.StatusOK); !secretPattern.MatchString(p.body) {
+			t.Fatal("no secret after stepping up")
+		}
 	})
 }
