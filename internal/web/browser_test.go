@@ -244,6 +244,12 @@ func TestBrowserCustomerAndAgentConverseSafelyInBothLanguages(t *testing.T) {
 	// The customer, in Persian.
 	c := newBrowser(t, browserCtx, e.url, shots)
 	c.open("/lang/fa?next=/", "title.home")
+	// The trap works: a script that calls alert is caught (the page is
+	// then reloaded to clear it).
+	if v := c.eval(`alert("test"); window.__xss`); v != float64(1) {
+		t.Fatalf("the alert trap does not work: %v", v)
+	}
+	c.open("/", "title.home")
 	c.shot("home")
 	c.open("/portal/signin?workspace="+ws, "title.signin_customer")
 	c.shot("portal-signin")
@@ -295,6 +301,8 @@ func TestBrowserCustomerAndAgentConverseSafelyInBothLanguages(t *testing.T) {
 	g.shot("mfa")
 	g.do(fill("#f-code", totpCode(t, secret, time.Now().Add(30*time.Second))))
 	g.submit(`form[action="/auth/mfa"] button[type=submit]`, "title.queue")
+	g.open("/account/sessions", "title.sessions")
+	g.shot("sessions")
 
 	// Portal requests land unassigned in the default department, Sara's.
 	g.open("/console/?view=unassigned", "title.queue")
@@ -358,6 +366,10 @@ func TestBrowserCustomerAndAgentConverseSafelyInBothLanguages(t *testing.T) {
 		t.Fatalf("queue date %q is not Jalali in Persian", date)
 	}
 	g.shot("console-queue")
+	g.open("/account/sessions", "title.sessions")
+	g.shot("sessions")
+	g.open("/auth/enroll", "title.enroll")
+	g.shot("enroll")
 	g.submit(`header form[action="/auth/signout"] button`, "title.signin_staff")
 	g.shot("console-signin")
 	g.do(fill("#f-email", agent.Email, "#f-password", pw))
