@@ -22,7 +22,7 @@ func (s *Server) recordRead(r *http.Request, ws int64, action, targetKind string
 	if s.audit == nil {
 		return nil
 	}
-	return s.audit.Write(r.Context(), e)
+	return s.audit.WriteRead(r.Context(), e)
 }
 
 func count(n int) map[string]string { return map[string]string{"count": strconv.Itoa(n)} }
