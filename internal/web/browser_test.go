@@ -176,10 +176,21 @@ func (b *browser) text(sel string) string {
 func (b *browser) shot(name string) {
 	b.t.Helper()
 	lang, _ := b.eval(`document.documentElement.lang`).(string)
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	// Nothing may stick out sideways (in Persian it would push the page
+	// off to the left).
+	if over := b.eval(`[document.documentElement.scrollWidth, window.innerWidth, window.scrollX]`); over.([]any)[0].(float64) > over.([]any)[1].(float64) || over.([]any)[2].(float64) != 0 {
+		b.t.Errorf("%s-%s: page wider than the window or scrolled sideways: %v", name, lang, over)
+	}
+	// Grow the window to the page's height and take a plain screenshot:
+	// capturing beyond the viewport misplaces right-to-left pages.
+	height, _ := b.eval(`Math.max(900, document.documentElement.scrollHeight)`).(float64)
+	b.do(chromedp.EmulateViewport(1280, int64(height)))
+	shot, err := chromedp.Call(b.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+	b.do(chromedp.EmulateViewport(1280, 900))
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	png := shot.Data
 	if err := os.WriteFile(filepath.Join(b.shots, name+"-"+lang+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
