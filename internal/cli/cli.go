@@ -38,6 +38,7 @@ func commands() []command {
 		{"keys status", "show encryption key versions and how many values each seals", keysStatus},
 		{"keys rotate", "rotate a workspace's data keys and re-encrypt stored values", keysRotate},
 		{"keys rotate-master", "re-wrap every workspace key under a new master key", keysRotateMaster},
+		{"audit", "verify, export, ship or prune the tamper-evident audit log", auditCmd},
 		{"backup create", "write an encrypted, consistent backup while Hesar runs", backupCreate},
 		{"backup restore", "restore a backup into an empty SQLite or PostgreSQL database", backupRestore},
 		{"backup verify", "check a backup's hashes and that it restores", backupVerify},
