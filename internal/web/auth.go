@@ -48,11 +48,15 @@ type SignInForm struct {
 }
 
 func (s *Server) staffSignInPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	return s.render(w, r, http.StatusOK, "signin_staff", SignInForm{Page: s.page(r, q, "title.signin_staff"), Workspace: lastWorkspace(r)})
+	v := SignInForm{Page: s.page(r, q, "title.signin_staff"), Workspace: lastWorkspace(r)}
+	v.Passkeys = true
+	return s.render(w, r, http.StatusOK, "signin_staff", v)
 }
 
 func (s *Server) customerSignInPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	return s.render(w, r, http.StatusOK, "signin_customer", SignInForm{Page: s.page(r, q, "title.signin_customer"), Workspace: lastWorkspace(r)})
+	v := SignInForm{Page: s.page(r, q, "title.signin_customer"), Workspace: lastWorkspace(r)}
+	v.Passkeys = true
+	return s.render(w, r, http.StatusOK, "signin_customer", v)
 }
 
 func (s *Server) staffSignIn(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -68,6 +72,7 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, q *req, 
 		return err
 	}
 	view := SignInForm{Page: s.page(r, q, title), Workspace: strings.TrimSpace(r.PostFormValue("workspace")), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	view.Passkeys = true
 	res, err := s.identity.SignIn(r.Context(), identity.SignIn{Workspace: view.Workspace, Account: kind, Email: view.Email,
 		Password: r.PostFormValue("password")}, s.client(r))
 	if err != nil {
@@ -198,20 +203,6 @@ func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request, q *req) error
 	return seeOther(w, r, homeOf(q))
 }
 
-// passkeyOptions answers passkey.js with the WebAuthn options for a
-// second-factor proof and the challenge handle to send back with them.
-func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, q *req) error {
-	options, handle, err := s.identity.BeginPasskeyProof(r.Context(), q.P)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write([]byte(`{"challenge":` + jsonString(handle) + `,"options":`))
-	_, _ = w.Write(options)
-	_, _ = w.Write([]byte("}"))
-	return nil
-}
-
 // EnrollPage sets up an authenticator app: first a button, then the QR
 // code and a field for the first code, then the recovery codes.
 type EnrollPage struct {
@@ -225,12 +216,15 @@ type EnrollPage struct {
 	Secret, URI   string
 	RecoveryCodes []string
 	Done          bool
+	PasskeyAdded  bool
 	Errors        FieldErrors
 	Continue      string
 }
 
 func (s *Server) enrollView(r *http.Request, q *req) EnrollPage {
-	return EnrollPage{Page: s.page(r, q, "title.enroll"), Required: q.state() == identity.StateEnroll, Errors: FieldErrors{}, Continue: homeOf(q)}
+	v := EnrollPage{Page: s.page(r, q, "title.enroll"), Required: q.state() == identity.StateEnroll, Errors: FieldErrors{}, Continue: homeOf(q)}
+	v.Passkeys = true
+	return v
 }
 
 // mayEnroll applies the API's step-up rule: changing second factors from

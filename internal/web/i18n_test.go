@@ -159,6 +159,7 @@ var publicPages = map[string]bool{
 	"GET /console/signin": true, "POST /console/signin": true,
 	"GET /portal/signin": true, "POST /portal/signin": true, "POST /portal/signin-link": true,
 	"GET /portal/signup": true, "POST /portal/signup": true,
+	"POST /auth/passkey/signin/options": true, "POST /auth/passkey/signin": true,
 }
 
 func TestEveryRouteSaysWhoMayOpenIt(t *testing.T) {
