@@ -111,7 +111,7 @@ func (s *Server) listAttachments(w http.ResponseWriter, r *http.Request, p ident
 	if err != nil {
 		return err
 	}
-	if err := s.recordRead(r, p.Scope.WorkspaceID, "attachment.list", "ticket_number", n, count(len(atts))); err != nil {
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "attachment.list", "ticket_number", n, count(min(len(atts), int(limit)))); err != nil {
 		return err
 	}
 	out := pageOf(atts, int(limit), func(x attachment.Attachment) int64 { return x.ID }, viewAttachment)

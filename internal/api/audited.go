@@ -15,8 +15,14 @@ import (
 // 500), so there is never a read without its record.
 func (s *Server) recordRead(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error {
 	e := audit.About(r.Context(), ws, action, targetKind, targetID, details)
-	if s.monitor != nil && slices.Contains(monitor.AccessKinds, action) {
-		s.monitor.Observe(r.Context(), monitor.Observation{Type: action, WorkspaceID: ws, ActorKind: access.ActorKind(e.ActorKind),
+	kind := action
+	if readsTicket[action] {
+		// Reading a ticket's conversation or files is reading the ticket,
+		// for the mass-access detector.
+		kind = monitor.AccessView
+	}
+	if s.monitor != nil && slices.Contains(monitor.AccessKinds, kind) {
+		s.monitor.Observe(r.Context(), monitor.Observation{Type: kind, WorkspaceID: ws, ActorKind: access.ActorKind(e.ActorKind),
 			ActorID: e.ActorID, TargetKind: targetKind, TargetID: targetID, IP: e.IP, UserAgent: e.UserAgent, SessionID: e.SessionID, Details: details})
 	}
 	if s.audit == nil {
@@ -24,5 +30,8 @@ func (s *Server) recordRead(r *http.Request, ws int64, action, targetKind string
 	}
 	return s.audit.WriteRead(r.Context(), e)
 }
+
+// readsTicket are the reads of a ticket's content under another name.
+var readsTicket = map[string]bool{"ticket.messages.view": true, "attachment.list": true, "ticket.history.view": true}
 
 func count(n int) map[string]string { return map[string]string{"count": strconv.Itoa(n)} }

@@ -138,8 +138,8 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p identity.
 	}
 	out := map[string]any{"ok": rep.OK, "checked": rep.Checked, "first_seq": rep.FirstSeq, "last_seq": rep.LastSeq,
 		"checkpoints": rep.Checkpoints, "pending": rep.Pending}
-	if rep.Problem != nil {
-		out["problem"] = rep.Problem
+	if pr := rep.Problem; pr != nil {
+		out["problem"] = map[string]any{"kind": pr.Kind, "seq": pr.Seq, "id": pr.ID, "reason": pr.Reason}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -109,6 +109,8 @@ var stepUpRoutes = map[string]bool{
 	"POST /api/v1/users/{id}/mfa-reset":                 true,
 	"POST /api/v1/users/{id}/unlock":                    true,
 	"PUT /api/v1/settings/security":                     true,
+	"GET /api/v1/audit/export":                          true,
+	"PUT /api/v1/security/monitoring":                   true,
 }
 
 func routeKey(rt Route) string { return rt.Method + " " + rt.Pattern }

@@ -274,7 +274,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, p identity
 	if err != nil {
 		return err
 	}
-	if err := s.recordRead(r, p.Scope.WorkspaceID, "ticket.messages.view", "ticket_number", n, count(len(msgs))); err != nil {
+	if err := s.recordRead(r, p.Scope.WorkspaceID, "ticket.messages.view", "ticket_number", n, count(min(len(msgs), int(limit)))); err != nil {
 		return err
 	}
 	out := pageOf(msgs, int(limit), func(x ticket.Message) int64 { return x.ID }, viewMessage)

@@ -58,14 +58,18 @@ func (a *IDAllocator) reserve(ctx context.Context) error {
 // block: if tx rolls back, so does the id, and no one else can have been
 // handed it).
 func (a *IDAllocator) NextIn(ctx context.Context, tx *Tx) (int64, error) {
-	a.mu.Lock()
-	if a.next < a.end {
-		id := a.next
-		a.next++
+	// TryLock, not Lock: a Next that is reserving a block holds the mutex
+	// while its own write waits for the writer, and on SQLite this may be
+	// the writer goroutine: waiting here would deadlock them both.
+	if a.mu.TryLock() {
+		if a.next < a.end {
+			id := a.next
+			a.next++
+			a.mu.Unlock()
+			return id, nil
+		}
 		a.mu.Unlock()
-		return id, nil
 	}
-	a.mu.Unlock()
 	var next int64
 	if err := tx.QueryRowContext(ctx, `UPDATE id_blocks SET next_id = next_id + 1 WHERE name = 'global' RETURNING next_id`).Scan(&next); err != nil {
 		return 0, fmt.Errorf("take a row id: %w", err)
