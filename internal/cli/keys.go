@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/workspace"
 )
@@ -98,6 +100,9 @@ retire them if this run was too soon.`)
 				return fmt.Errorf("rotate %s: %w", w.Slug, err)
 			}
 			fmt.Fprintf(io.Out, "%s: new values are now sealed under key version %d\n", w.Slug, v)
+			if err := recordKeyOperation(ctx, a, w.ID, "keys.rotate", map[string]string{"version": strconv.FormatUint(uint64(v), 10)}); err != nil {
+				return err
+			}
 		}
 		if *noReencrypt {
 			continue
@@ -113,6 +118,9 @@ retire them if this run was too soon.`)
 			return err
 		}
 		fmt.Fprintf(io.Out, "%s: re-encrypted %d values\n", w.Slug, n)
+		if err := recordKeyOperation(ctx, a, w.ID, "keys.reencrypt", map[string]string{"values": strconv.FormatInt(n, 10)}); err != nil {
+			return err
+		}
 		retired, err := a.Keys.RetireUnused(ctx, w.ID)
 		if err != nil {
 			return err
@@ -165,6 +173,26 @@ made before: they need it.`)
 		return err
 	}
 	fmt.Fprintf(io.Out, "re-wrapped %d keys under the master key in %s\n", n, *newFile)
+	wss, err := a.Workspaces.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range wss {
+		if err := recordKeyOperation(ctx, a, w.ID, "keys.rotate_master", map[string]string{"keys": strconv.Itoa(n)}); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(io.Err, "now restart every instance with HESAR_MASTER_KEY_FILE=%s; keep the old key for older backups\n", *newFile)
+	return nil
+}
+
+// recordKeyOperation puts an operator's key operation in the workspace's
+// audit log, as done by the system from the machine's command line.
+func recordKeyOperation(ctx context.Context, a *app.App, ws int64, action string, details map[string]string) error {
+	err := a.Audit.Write(ctx, audit.Entry{WorkspaceID: ws, ActorKind: audit.ActorSystem, Action: action, TargetKind: "workspace",
+		TargetID: ws, Result: audit.ResultOK, UserAgent: "hesar " + app.Version + " (command line)", Details: details})
+	if err != nil {
+		return fmt.Errorf("record %s in the audit log: %w", action, err)
+	}
 	return nil
 }
