@@ -219,8 +219,15 @@ type ConsoleTicket struct {
 	CanNote     bool
 	CanUpdate   bool
 	CanAssign   bool
-	Errors      FieldErrors
-	Body        string
+	CanReveal   bool
+	Tags        string
+	History     []HistoryLine
+	// RevealFor is the message whose reveal form had an error.
+	RevealFor       int64
+	OriginalSubject string
+	SubjectMasked   bool
+	Errors          FieldErrors
+	Body            string
 }
 
 func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, error) {
@@ -237,7 +244,11 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 		Ticket: TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
 			Department: dir.dept(t.DepartmentID), Assignee: dir.users[t.AssigneeID], UpdatedAt: t.UpdatedAt},
 		CanReply: scope.Can(access.TicketReply) && t.Status != ticket.StatusClosed, CanNote: scope.Can(access.TicketNote),
-		CanUpdate: scope.Can(access.TicketUpdate), CanAssign: scope.Can(access.TicketAssign)}
+		CanUpdate: scope.Can(access.TicketUpdate), CanAssign: scope.Can(access.TicketAssign), CanReveal: scope.Can(access.SensitiveReveal),
+		Tags: strings.Join(t.Tags, " "), SubjectMasked: len(t.SubjectMasked) > 0, RevealFor: -1}
+	if v.History, err = s.history(r, q, n, dir); err != nil {
+		return ConsoleTicket{}, err
+	}
 	if scope.Can(access.CustomerRead) {
 		if c, err := s.customers.Get(ctx, scope, t.CustomerID); err == nil {
 			v.Customer = c.Name
@@ -341,6 +352,12 @@ func (s *Server) consoleUpdate(w http.ResponseWriter, r *http.Request, q *req) e
 		}
 		if id != t.AssigneeID {
 			p.AssigneeID, changed = &id, true
+		}
+	}
+	if _, ok := r.PostForm["tags"]; ok {
+		tags := tagList(r.PostFormValue("tags"))
+		if strings.Join(tags, " ") != strings.Join(t.Tags, " ") {
+			p.Tags, changed = &tags, true
 		}
 	}
 	if d := r.PostFormValue("department"); d != "" {

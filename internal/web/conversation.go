@@ -41,12 +41,14 @@ type FileLink struct {
 
 // Entry is one message of a conversation.
 type Entry struct {
-	ID        int64
-	Note      bool
-	Mine      bool
-	Author    string
-	Body      string
-	Masked    bool
+	ID     int64
+	Note   bool
+	Mine   bool
+	Author string
+	Body   string
+	Masked bool
+	// Original is the unmasked text, once revealed on this page.
+	Original  string
 	CreatedAt time.Time
 	Files     []FileLink
 }

@@ -206,13 +206,16 @@ func (e *env) customerPassword(id int64, pw string) {
 }
 
 // requireMFA makes the workspace require a second factor of staff.
-func (e *env) requireMFA() {
+func (e *env) requireMFA() { e.t.Helper(); e.setMFA("staff") }
+
+// setMFA sets whom the workspace requires a second factor of.
+func (e *env) setMFA(who string) {
 	e.t.Helper()
 	p, err := e.a.Identity.SecuritySettings(context.Background(), e.f.WS.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	p.MFARequired = "staff"
+	p.MFARequired = who
 	if _, err := e.a.Identity.SetSecuritySettings(context.Background(), e.f.System(), p, identity.Client{}); err != nil {
 		e.t.Fatal(err)
 	}

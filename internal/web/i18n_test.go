@@ -39,7 +39,7 @@ func TestEveryMessageExistsInBothLanguages(t *testing.T) {
 // literally, plus the families built at run time.
 var (
 	templateKey = regexp.MustCompile(`\.T "([a-z_.\-]+)"`)
-	codeKey     = regexp.MustCompile(`"((?:title|notice|error|queue\.view|status|priority|author|field|hint|size|ticket)\.[a-z_.\-]+)"`)
+	codeKey     = regexp.MustCompile(`"((?:title|notice|error|queue\.view|status|priority|author|field|hint|size|ticket|event)\.[a-z_.\-]+)"`)
 )
 
 func TestEveryMessageKeyUsedExists(t *testing.T) {

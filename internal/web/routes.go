@@ -83,6 +83,7 @@ func routes() []route {
 		{"GET /console/tickets/{number}", staff, (*Server).consoleTicket},
 		{"POST /console/tickets/{number}", staff, (*Server).consoleUpdate},
 		{"POST /console/tickets/{number}/messages", staff, (*Server).consoleMessage},
+		{"POST /console/tickets/{number}/reveal", staff, (*Server).reveal},
 		{"GET /console/files/{id}", staff, (*Server).download},
 
 		// Customer portal.

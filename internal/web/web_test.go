@@ -257,3 +257,54 @@ func TestAgentSearchesSessionsAndSteppingUp(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminRevealsMaskedCardAfterStepUpAndHistorySaysSo: a masked card
+// number shows masked; revealing it needs a recent sign-in and a reason,
+// shows the original once, and the history records it. Tags and status
+// changes appear in the history in words.
+func TestAdminRevealsMaskedCardAfterStepUpAndHistorySaysSo(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newEnv(t, a)
+		ctx := context.Background()
+		const pw = "an admin passphrase of some length"
+		const card = "6037 9912 3456 7893"
+		tk, err := a.Tickets.Create(ctx, e.f.System(), ticket.NewTicket{Subject: "refund", Body: "please refund to " + card,
+			CustomerID: e.f.Customer.ID, DepartmentID: e.f.Sales})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.setMFA("none")
+		admin := e.staff("admin", "roya", pw)
+		c := e.client("en")
+		c.post("/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {admin.Email}, "password": {pw}}).redirect(t, "/console/")
+		path := "/console/tickets/" + strconv.FormatInt(tk.Number, 10)
+		p := c.get(path).must(t, http.StatusOK)
+		if strings.Contains(p.body, "3456") || !strings.Contains(p.body, "Show the original") {
+			t.Fatalf("the card is not masked, or cannot be revealed: %.4000s", p.body)
+		}
+		msgID := regexp.MustCompile(`name="message_id" value="(\d+)"`).FindStringSubmatch(p.body)[1]
+		c.post(path+"/reveal", url.Values{"message_id": {msgID}, "reason": {"short"}}).must(t, http.StatusUnprocessableEntity)
+		p = c.post(path+"/reveal", url.Values{"message_id": {msgID}, "reason": {"the customer asked for a refund to this card"}}).must(t, http.StatusOK)
+		if !strings.Contains(p.body, card) {
+			t.Fatal("the original is not shown")
+		}
+		if p = c.get(path); strings.Contains(p.body, "3456") || !strings.Contains(p.body, "revealed masked data") {
+			t.Fatalf("the original stayed on the page, or the history does not say it was revealed: %.4000s", p.body)
+		}
+		c.post(path, url.Values{"status": {"pending"}, "tags": {"refund, vip"}}).redirect(t, path)
+		if p = c.get(path); !strings.Contains(p.body, "changed the status from Open to Waiting for customer") &&
+			!strings.Contains(p.body, "changed the status from New to Waiting for customer") || !strings.Contains(p.body, "set the tags: refund vip") {
+			t.Fatalf("history: %.6000s", p.body)
+		}
+
+		// An hour later the reveal asks for the password first.
+		err = a.DB.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_at = auth_at - $1 WHERE user_id = $2`, time.Hour.Microseconds(), admin.ID)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.post(path+"/reveal", url.Values{"message_id": {msgID}, "reason": {"the customer asked again today"}}).redirect(t, "/auth/step-up?next="+path)
+	})
+}
