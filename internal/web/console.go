@@ -337,37 +337,9 @@ func (s *Server) consoleUpdate(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return err
 	}
-	var p ticket.Patch
-	changed := false
-	if st := ticket.Status(r.PostFormValue("status")); st != "" && st != t.Status {
-		p.Status, changed = &st, true
-	}
-	if pr := ticket.Priority(r.PostFormValue("priority")); pr != "" && pr != t.Priority {
-		p.Priority, changed = &pr, true
-	}
-	if a := r.PostFormValue("assignee"); a != "" {
-		id, err := strconv.ParseInt(a, 10, 64)
-		if err != nil {
-			return errBadForm
-		}
-		if id != t.AssigneeID {
-			p.AssigneeID, changed = &id, true
-		}
-	}
-	if _, ok := r.PostForm["tags"]; ok {
-		tags := tagList(r.PostFormValue("tags"))
-		if strings.Join(tags, " ") != strings.Join(t.Tags, " ") {
-			p.Tags, changed = &tags, true
-		}
-	}
-	if d := r.PostFormValue("department"); d != "" {
-		id, err := strconv.ParseInt(d, 10, 64)
-		if err != nil {
-			return errBadForm
-		}
-		if id != t.DepartmentID {
-			p.DepartmentID, changed = &id, true
-		}
+	p, changed, err := patchFrom(r.PostForm, t)
+	if err != nil {
+		return err
 	}
 	target := "/console/tickets/" + strconv.FormatInt(n, 10)
 	if !changed {
@@ -406,4 +378,40 @@ func (s *Server) consoleMessage(w http.ResponseWriter, r *http.Request, q *req) 
 		v.Errors, v.Body = fe, body
 		return s.render(w, r, http.StatusUnprocessableEntity, "console_ticket", v)
 	})
+}
+
+// patchFrom reads the properties form into a patch of the fields whose
+// value differs from the ticket's; changed is false when none does.
+func patchFrom(form url.Values, t ticket.Ticket) (p ticket.Patch, changed bool, err error) {
+	if st := ticket.Status(form.Get("status")); st != "" && st != t.Status {
+		p.Status, changed = &st, true
+	}
+	if pr := ticket.Priority(form.Get("priority")); pr != "" && pr != t.Priority {
+		p.Priority, changed = &pr, true
+	}
+	if a := form.Get("assignee"); a != "" {
+		id, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return p, false, errBadForm
+		}
+		if id != t.AssigneeID {
+			p.AssigneeID, changed = &id, true
+		}
+	}
+	if _, ok := form["tags"]; ok {
+		tags := tagList(form.Get("tags"))
+		if strings.Join(tags, " ") != strings.Join(t.Tags, " ") {
+			p.Tags, changed = &tags, true
+		}
+	}
+	if d := form.Get("department"); d != "" {
+		id, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return p, false, errBadForm
+		}
+		if id != t.DepartmentID {
+			p.DepartmentID, changed = &id, true
+		}
+	}
+	return p, changed, nil
 }
