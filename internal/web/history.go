@@ -64,6 +64,10 @@ func (s *Server) history(r *http.Request, q *req, n int64, dir directory) ([]His
 			text = l.T("event.tags", who, e.NewValue)
 		case "subject":
 			text = l.T("event.subject", who)
+		case "reply":
+			text = l.T("event.reply", who)
+		case "note":
+			text = l.T("event.note", who)
 		case "reveal":
 			text = l.T("event.reveal", who)
 		default:
