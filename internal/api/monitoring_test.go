@@ -236,3 +236,90 @@ func TestSecurityMonitoringEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestMoreDetectorsOverHTTP: password spraying, sessions from two
+// countries, a removed second factor, a used recovery code and a raised
+// role, each raised by requests to the API.
+func TestMoreDetectorsOverHTTP(t *testing.T) {
+	for _, kind := range testutil.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			url, path := testutil.NewDatabase(t, kind)
+			dir := t.TempDir()
+			if path != "" {
+				dir = filepath.Dir(path)
+			}
+			world := filepath.Join(t.TempDir(), "world.mmdb")
+			if err := geodb.Write(world, geodb.World); err != nil {
+				t.Fatal(err)
+			}
+			a, err := app.Open(t.Context(), app.Config{DataDir: dir, DatabaseURL: url, GeoIPPath: world}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Close() })
+			e := newAuthEnv(t, a)
+			ws := e.f.WS.Slug
+			e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
+			admin := client{t, e.url, e.f.Tokens["admin"]}
+			rules := func() map[string]alertJSON {
+				t.Helper()
+				a.Identity.WaitBackground()
+				if err := a.Monitor.Flush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				var list struct{ Data []alertJSON }
+				admin.must(200, "GET", "/api/v1/security/alerts?limit=200", nil, &list)
+				out := map[string]alertJSON{}
+				for _, x := range list.Data {
+					out[x.Rule] = x
+				}
+				return out
+			}
+
+			// Spraying: one address, one guess at each of ten accounts.
+			sprayer := e.browser()
+			for i := range 10 {
+				sprayer.do("POST", "/api/v1/auth/signin", map[string]string{"workspace": ws, "account": "staff",
+					"email": "victim" + itoa(int64(i)) + "-" + ws + "@staff.test", "password": "Summer2026!Summer"})
+			}
+			if _, ok := rules()["password_spraying"]; !ok {
+				t.Fatalf("no spraying alert: %v", rules())
+			}
+
+			// Two countries at once: a Tehran session still open when a
+			// Berlin one starts (the travel rule, which would explain the
+			// same two sign-ins first, is off here).
+			admin.must(200, "PUT", "/api/v1/security/monitoring", map[string]any{
+				"rules": map[string]any{"impossible_travel": map[string]any{"enabled": false, "severity": "high", "threshold": 1000, "window": "24h"}}}, nil)
+			const pw = "my agent passphrase is long"
+			agent := e.staff("agent", "ava", pw, e.f.Sales)
+			tehran, berlin := e.browser(), e.browser()
+			tehran.ip, berlin.ip = "198.51.100.30", "203.0.113.30"
+			tehran.signIn(ws, "staff", agent.Email, pw)
+			berlin.signIn(ws, "staff", agent.Email, pw)
+			if _, ok := rules()["concurrent_countries"]; !ok {
+				t.Fatalf("no two-countries alert: %v", rules())
+			}
+
+			// A second factor set up, a recovery code used, then removed.
+			_, codes := enrollTOTP(t, tehran)
+			c := e.browser()
+			c.ip = "198.51.100.31"
+			c.signIn(ws, "staff", agent.Email, pw)
+			c.must(200, "POST", "/api/v1/auth/mfa/verify", map[string]string{"recovery_code": codes[0]}, nil)
+			c.must(204, "DELETE", "/api/v1/account/totp", nil, nil)
+			got := rules()
+			for _, want := range []string{"recovery_code_used", "mfa_removed"} {
+				if _, ok := got[want]; !ok {
+					t.Errorf("no %s alert: %v", want, got)
+				}
+			}
+
+			// A raised role.
+			admin.must(200, "PATCH", "/api/v1/users/"+itoa(agent.ID), map[string]any{"role": "admin"}, nil)
+			if r, ok := rules()["privilege_raised"]; !ok || r.AccountID != agent.ID {
+				t.Fatalf("no privilege alert for the agent: %v", rules())
+			}
+		})
+	}
+}
