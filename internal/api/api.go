@@ -220,6 +220,8 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 		start := time.Now()
 		id := newRequestID()
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		// The web pages behind Wrap learn the request id this way too.
+		ctx = requestinfo.With(ctx, requestinfo.Info{ActorKind: "anonymous", RequestID: id})
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", id)
 		setHeaders(w, r)

@@ -13,6 +13,12 @@ import (
 // recordRead puts a read of sensitive data in the audit log before any of
 // it leaves: if the record cannot be written, the data is not sent (a
 // 500), so there is never a read without its record.
+// RecordRead is recordRead for the web pages, which read through the same
+// services and must leave the same records.
+func (s *Server) RecordRead(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error {
+	return s.recordRead(r, ws, action, targetKind, targetID, details)
+}
+
 func (s *Server) recordRead(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error {
 	e := audit.About(r.Context(), ws, action, targetKind, targetID, details)
 	kind := action

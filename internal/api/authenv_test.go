@@ -51,7 +51,7 @@ func newAuthEnv(t testing.TB, a *app.App) *authEnv {
 func newAuthEnvLogged(t testing.TB, a *app.App, log *slog.Logger) *authEnv {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
-	h := a.API.WithHardening(api.Hardening{ClientIP: server.NewClientIP(loopbackProxies)}).Handler()
+	h := a.HTTPHandler(api.Hardening{ClientIP: server.NewClientIP(loopbackProxies)})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s := smtpd.Start(t, smtpd.Options{STARTTLS: true, Username: "hesar", Password: "smtp-test-password"})

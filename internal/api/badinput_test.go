@@ -161,9 +161,15 @@ func TestEveryResponseCarriesSecurityHeaders(t *testing.T) {
 	srv := testutil.Server(t, a)
 	for _, path := range []string{"/healthz", "/api/v1/me", "/api/v1/tickets/1", "/nope"} {
 		r := client{t, srv.URL, ""}.do("GET", path, nil)
+		// The API allows nothing at all; web pages (everything outside
+		// /api/) allow only Hesar's own files and no framing.
+		csp := "default-src 'none'"
+		if path == "/nope" {
+			csp = "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+		}
 		for h, want := range map[string]string{
 			"X-Content-Type-Options":  "nosniff",
-			"Content-Security-Policy": "default-src 'none'",
+			"Content-Security-Policy": csp,
 			"Referrer-Policy":         "no-referrer",
 			"X-Frame-Options":         "DENY",
 		} {

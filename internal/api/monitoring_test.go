@@ -323,3 +323,37 @@ func TestMoreDetectorsOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestWebPagesAreAuditedLikeTheAPI: opening a ticket in the console leaves
+// the same record as reading it through the API.
+func TestWebPagesAreAuditedLikeTheAPI(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newAuthEnv(t, a)
+		e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
+		const pw = "my agent passphrase is long"
+		agent := e.staff("agent", "ava", pw, e.f.Sales)
+		tk, err := a.Tickets.Create(t.Context(), e.f.System(), ticket.NewTicket{Subject: "web view", Body: "b", DepartmentID: e.f.Sales, CustomerID: e.f.Customer.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.signIn(e.f.WS.Slug, "staff", agent.Email, pw)
+		r := b.do("GET", "/console/tickets/"+itoa(tk.Number), nil)
+		if r.Status != 200 || !strings.Contains(string(r.Body), "web view") {
+			t.Fatalf("console ticket page: %d", r.Status)
+		}
+		if _, err := a.Audit.SealPending(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var recs struct {
+			Data []struct {
+				Details map[string]string `json:"details"`
+				IP      string            `json:"ip"`
+			} `json:"data"`
+		}
+		client{t, e.url, e.f.Tokens["admin"]}.must(200, "GET", "/api/v1/audit?action=ticket.view&actor_id="+itoa(agent.ID), nil, &recs)
+		if len(recs.Data) != 1 || recs.Data[0].Details["via"] != "console" || recs.Data[0].IP != b.ip {
+			t.Fatalf("audit of the console view: %+v", recs.Data)
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hesar/hesar/internal/api"
 	"github.com/hesar/hesar/internal/attachment"
@@ -26,6 +27,7 @@ import (
 	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/ticket"
+	"github.com/hesar/hesar/internal/web"
 	"github.com/hesar/hesar/internal/workspace"
 )
 
@@ -205,8 +207,35 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 	return a, nil
 }
 
-// Handler is the whole HTTP surface.
-func (a *App) Handler() http.Handler { return a.API.Handler() }
+// Handler is the whole HTTP surface, without serve's rate limits (tests).
+func (a *App) Handler() http.Handler { return a.HTTPHandler(api.Hardening{}) }
+
+// HTTPHandler is the whole HTTP surface with serve's hardening: the API
+// under /api/ and the health checks, the web console and portal at every
+// other path.
+func (a *App) HTTPHandler(h api.Hardening) http.Handler {
+	apiServer := a.API.WithHardening(h)
+	apiHandler := apiServer.Handler()
+	clientIP := func(r *http.Request) string {
+		if ip := h.ClientIP.Of(r); ip.IsValid() {
+			return ip.String()
+		}
+		return ""
+	}
+	web, err := web.New(web.Opts{Log: a.Log, Identity: a.Identity, Tickets: a.Tickets, Customers: a.Customers, Attachments: a.Attachments,
+		Departments: a.Departments, TLS: h.TLS || strings.HasPrefix(a.Config.PublicURL, "https://"), ClientIP: clientIP,
+		RecordRead: apiServer.RecordRead})
+	if err != nil {
+		panic(err) // templates are embedded: a failure here is a bug caught by any test
+	}
+	webHandler := apiServer.Wrap(web.Handler())
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/healthz", apiHandler)
+	mux.Handle("/readyz", apiHandler)
+	mux.Handle("/", webHandler)
+	return mux
+}
 
 // Ready reports whether this instance can serve: the database answers and
 // its schema is current.

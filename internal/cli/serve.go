@@ -240,7 +240,7 @@ func listeners(a *app.App, cfg serveConfig, f *serveFlags, tlsConfig *tls.Config
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another Hesar running? choose another with --addr)", f.addr, err)
 	}
-	srv := server.New(a.API.WithHardening(cfg.hardening).Handler(), server.DefaultTimeouts, log)
+	srv := server.New(a.HTTPHandler(cfg.hardening), server.DefaultTimeouts, log)
 	srv.TLSConfig = tlsConfig
 	ls = append(ls, server.Listener{Name: "api", Server: srv, Listener: ln, TLS: tlsConfig != nil})
 	if cfg.redirectAddr != "" {

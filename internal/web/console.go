@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/hesar/hesar/internal/audit"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -117,6 +118,9 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err != nil {
 		return err
 	}
+	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionTicketList, "", 0, map[string]string{"count": strconv.Itoa(len(page.Tickets)), "via": "console"}); err != nil {
+		return err
+	}
 	v := Queue{Page: s.page(r, q, "title.queue"), View: view, Status: status, Department: dept, Priority: prio}
 	link := func(view, status, dept string) string {
 		u := url.Values{"view": {view}, "status": {status}}
@@ -185,6 +189,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, q *req) error {
 		if err != nil {
 			return err
 		}
+		fp, err := s.tickets.QueryFingerprint(r.Context(), q.P.Scope.WorkspaceID, v.Query)
+		if err != nil {
+			return err
+		}
+		if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionSearch, "", 0,
+			map[string]string{"count": strconv.Itoa(len(page.Tickets)), "query_fingerprint": fp, "via": "console"}); err != nil {
+			return err
+		}
 	}
 	if err := s.fillQueue(r.Context(), q, &v, page); err != nil {
 		return err
@@ -234,6 +246,9 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 	ctx, scope := r.Context(), q.P.Scope
 	t, err := s.tickets.Get(ctx, scope, n)
 	if err != nil {
+		return ConsoleTicket{}, err
+	}
+	if err := s.recordRead(r, scope.WorkspaceID, audit.ActionTicketView, "ticket", t.ID, map[string]string{"number": strconv.FormatInt(t.Number, 10), "via": "console"}); err != nil {
 		return ConsoleTicket{}, err
 	}
 	dir, err := s.directory(ctx, scope)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/hesar/hesar/internal/audit"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -197,6 +198,9 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, q *req) error 
 		return err
 	}
 	defer rc.Close()
+	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionAttachmentDownload, "attachment", a.ID, map[string]string{"bytes": strconv.FormatInt(a.Size, 10)}); err != nil {
+		return err
+	}
 	buf := make([]byte, 32<<10)
 	n, err := io.ReadFull(rc, buf)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {

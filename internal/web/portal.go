@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/hesar/hesar/internal/audit"
 	"io"
 	"net/http"
 	"strconv"
@@ -111,6 +112,9 @@ type PortalTicket struct {
 func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, error) {
 	t, err := s.tickets.Get(r.Context(), q.P.Scope, n)
 	if err != nil {
+		return PortalTicket{}, err
+	}
+	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionTicketView, "ticket", t.ID, map[string]string{"number": strconv.FormatInt(t.Number, 10), "via": "portal"}); err != nil {
 		return PortalTicket{}, err
 	}
 	me := q.P.Scope.ActorID

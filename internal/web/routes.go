@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/hesar/hesar/internal/requestinfo"
 	"net/http"
 	"time"
 
@@ -141,10 +142,23 @@ func (s *Server) guard(rt route) http.Handler {
 			s.renderError(w, r, q, err)
 			return
 		}
+		r = r.WithContext(requestinfo.With(r.Context(), s.requestInfo(r, q)))
 		if err := rt.Handle(s, w, r, q); err != nil {
 			s.renderError(w, r, q, err)
 		}
 	})
+}
+
+// requestInfo is who is asking and from where, for the audit log.
+func (s *Server) requestInfo(r *http.Request, q *req) requestinfo.Info {
+	info := requestinfo.Info{ActorKind: "anonymous", IP: s.clientIP(r), UserAgent: r.UserAgent(), RequestID: requestinfo.From(r.Context()).RequestID}
+	if q.signed {
+		info.ActorKind, info.ActorID = string(q.P.Scope.Kind), q.P.Scope.ActorID
+		if q.P.Session != nil {
+			info.SessionID = q.P.Session.ID
+		}
+	}
+	return info
 }
 
 // allowed checks a page's need against the session. A half-signed-in

@@ -40,6 +40,10 @@ type Opts struct {
 	// ClientIP finds the client's address (behind trusted proxies); nil
 	// uses the connection's address.
 	ClientIP func(*http.Request) string
+	// RecordRead puts a read of sensitive data in the audit log before the
+	// page shows it (the API's recorder; nil records nothing, for tests of
+	// the pages alone).
+	RecordRead func(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error
 }
 
 // Server serves the web pages.
@@ -52,6 +56,7 @@ type Server struct {
 	departments *department.Service
 	tls         bool
 	clientIP    func(*http.Request) string
+	recordRead  func(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error
 
 	pages    map[string]*pageTemplate
 	catalogs map[string]Catalog
@@ -65,12 +70,15 @@ func New(o Opts) (*Server, error) {
 		return nil, errors.New("web: every service is required")
 	}
 	s := &Server{log: o.Log, identity: o.Identity, tickets: o.Tickets, customers: o.Customers, attachments: o.Attachments,
-		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP}
+		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP, recordRead: o.RecordRead}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.clientIP == nil {
 		s.clientIP = remoteIP
+	}
+	if s.recordRead == nil {
+		s.recordRead = func(*http.Request, int64, string, string, int64, map[string]string) error { return nil }
 	}
 	var err error
 	if s.catalogs, err = loadCatalogs(); err != nil {
