@@ -86,7 +86,7 @@ func TestSecurityMonitoringEndToEnd(t *testing.T) {
 			t.Cleanup(receiver.Close)
 			admin.must(200, "PUT", "/api/v1/security/monitoring", map[string]any{
 				"webhook_url": receiver.URL, "webhook_secret": h.secret, "email_severity": "low",
-				"rules": map[string]any{"brute_force": map[string]any{"enabled": true, "severity": "high", "threshold": 5, "window": "15m"}},
+				"rules":        map[string]any{"brute_force": map[string]any{"enabled": true, "severity": "high", "threshold": 5, "window": "15m"}},
 				"exfiltration": map[string]any{"factor": 5, "floors": map[string]int{"ticket.view": 3}},
 			}, nil)
 			const pw = "my agent passphrase is long"
@@ -191,6 +191,9 @@ func TestSecurityMonitoringEndToEnd(t *testing.T) {
 			}
 
 			// The audit log saw the reads, and holds together.
+			if err := a.Audit.FlushReads(t.Context()); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := a.Audit.SealPending(t.Context()); err != nil {
 				t.Fatal(err)
 			}
@@ -341,6 +344,9 @@ func TestWebPagesAreAuditedLikeTheAPI(t *testing.T) {
 		r := b.do("GET", "/console/tickets/"+itoa(tk.Number), nil)
 		if r.Status != 200 || !strings.Contains(string(r.Body), "web view") {
 			t.Fatalf("console ticket page: %d", r.Status)
+		}
+		if err := a.Audit.FlushReads(t.Context()); err != nil {
+			t.Fatal(err)
 		}
 		if _, err := a.Audit.SealPending(t.Context()); err != nil {
 			t.Fatal(err)

@@ -83,6 +83,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p identity.Pr
 	if f.Limit == 0 {
 		f.Limit = 100
 	}
+	// Reads recorded on this instance in the last moments are committed
+	// first, so an admin sees the log up to now.
+	if err := s.audit.FlushReads(r.Context()); err != nil {
+		return err
+	}
 	want := f.Limit
 	f.Limit++
 	recs, err := s.audit.List(r.Context(), p.Scope.WorkspaceID, f)
@@ -132,6 +137,9 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, p identity.
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	if err := s.audit.FlushReads(r.Context()); err != nil {
+		return err
+	}
 	rep, err := s.audit.Verify(r.Context(), p.Scope.WorkspaceID, nil)
 	if err != nil {
 		return err
@@ -326,4 +334,3 @@ func (s *Server) putMonitoring(w http.ResponseWriter, r *http.Request, p identit
 	}
 	return s.getMonitoring(w, r, p)
 }
-

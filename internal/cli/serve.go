@@ -221,7 +221,17 @@ master key, and tells you how to create the first workspace and admin.`)
 	}
 	stop := context.AfterFunc(ctx, func() { log.Info("shutting down: finishing in-flight requests") })
 	defer stop()
-	return server.Run(ctx, shutdownGrace, ls...)
+	err = server.Run(ctx, shutdownGrace, ls...)
+	// Reads recorded in the last moments, and the chain, are written out
+	// before the process ends.
+	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ferr := a.Audit.FlushReads(flushCtx); ferr != nil {
+		log.Error("audit: read records not written at shutdown", "error", ferr.Error())
+	} else if _, serr := a.Audit.SealPending(flushCtx); serr != nil {
+		log.Error("audit: chaining at shutdown failed", "error", serr.Error())
+	}
+	return err
 }
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
