@@ -303,6 +303,7 @@ func announce(w io.Writer, a *app.App, cfg serveConfig, ls []server.Listener, lo
 		"rate_ip", cfg.hardening.IPLimit.Rate().String(), "rate_token", cfg.hardening.TokenLimit.Rate().String(),
 		"start_to_ready_ms", float64(time.Since(processStart).Microseconds())/1000)
 	fmt.Fprintf(w, "Hesar %s is listening on %s://%s (storage: %s)\n", app.Version, scheme, addr, storage)
+	fmt.Fprintf(w, "agent console: %s/console/  customer portal: %s/portal/\n", a.Config.PublicURL, a.Config.PublicURL)
 	fmt.Fprintf(w, "emailed links and passkeys use %s (change with --public-url)\n", a.Config.PublicURL)
 	for _, l := range ls[1:] {
 		switch l.Name {
