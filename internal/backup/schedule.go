@@ -29,6 +29,9 @@ type Schedule struct {
 	Keep, KeepDaily, KeepWeekly int
 	Version                     string
 	Log                         *slog.Logger
+	// OnRun, when set, hears of every run after it is recorded (serve
+	// writes it to each workspace's audit log).
+	OnRun func(ctx context.Context, file string, bytes int64, err error)
 }
 
 const archivePrefix, archiveSuffix = "hesar-", ".age"
@@ -117,11 +120,15 @@ func (s *Schedule) record(ctx context.Context, started time.Time, name string, s
 	if runErr != nil {
 		msg = runErr.Error()
 	}
-	return s.DB.Write(ctx, func(tx *db.Tx) error {
+	err = s.DB.Write(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO backup_runs (id, started_at, finished_at, ok, file, bytes, error) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			id, started.UnixMicro(), db.Now(), db.Bool(runErr == nil), name, size, msg)
 		return err
 	})
+	if err == nil && s.OnRun != nil {
+		s.OnRun(ctx, name, size, runErr)
+	}
+	return err
 }
 
 // Stale reports an error when backups are on but the last good one is

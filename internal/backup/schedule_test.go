@@ -2,6 +2,7 @@ package backup_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,8 +23,14 @@ func TestScheduledBackupsAreRecordedPrunedAndWatched(t *testing.T) {
 	testutil.NewFixture(t, a)
 	id, rcpts := x25519(t)
 	dir := t.TempDir()
+	goodRuns := 0
 	s := &backup.Schedule{DB: a.DB, Blobs: a.Attachments.Blobs(), Dir: dir, Interval: time.Hour,
-		Recipients: rcpts, Keep: 2, Log: slog.New(slog.DiscardHandler)}
+		Recipients: rcpts, Keep: 2, Log: slog.New(slog.DiscardHandler),
+		OnRun: func(_ context.Context, file string, size int64, err error) {
+			if err == nil && file != "" && size > 0 {
+				goodRuns++
+			}
+		}}
 	if err := s.Stale(ctx); err != nil {
 		t.Errorf("stale before any run: %v", err)
 	}
@@ -32,6 +39,9 @@ func TestScheduledBackupsAreRecordedPrunedAndWatched(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(1100 * time.Millisecond) // archive names have one-second resolution
+	}
+	if goodRuns != 3 {
+		t.Errorf("OnRun heard of %d good runs, want 3", goodRuns)
 	}
 	entries, _ := os.ReadDir(dir)
 	var names []string

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/backup"
 )
 
@@ -43,7 +46,10 @@ func (b *backupFlags) start(ctx context.Context, a *app.App, log *slog.Logger) e
 		return fmt.Errorf("scheduled backups: %w", err)
 	}
 	s := &backup.Schedule{DB: a.DB, Blobs: a.Attachments.Blobs(), Dir: b.dir, Interval: b.interval, Recipients: rcpts,
-		Keep: b.keep, KeepDaily: b.keepDaily, KeepWeekly: b.keepWeekly, Version: app.Version, Log: log}
+		Keep: b.keep, KeepDaily: b.keepDaily, KeepWeekly: b.keepWeekly, Version: app.Version, Log: log,
+		OnRun: func(ctx context.Context, file string, size int64, runErr error) {
+			recordBackup(ctx, a, log, file, size, runErr)
+		}}
 	a.AddReadinessCheck(func(ctx context.Context) error {
 		if err := s.Stale(ctx); err != nil {
 			return fmt.Errorf("backups: %w", err)
@@ -53,4 +59,26 @@ func (b *backupFlags) start(ctx context.Context, a *app.App, log *slog.Logger) e
 	go s.Run(ctx)
 	log.Info("scheduled backups on", "dir", b.dir, "interval", b.interval.String())
 	return nil
+}
+
+// recordBackup writes a scheduled backup into every workspace's audit log:
+// each workspace's data is in the archive.
+func recordBackup(ctx context.Context, a *app.App, log *slog.Logger, file string, size int64, runErr error) {
+	wss, err := a.Workspaces.List(ctx)
+	if err != nil {
+		log.Error("audit: cannot list workspaces to record a backup", "error", err.Error())
+		return
+	}
+	result := audit.ResultOK
+	if runErr != nil {
+		result = audit.ResultFailed
+	}
+	for _, w := range wss {
+		err := a.Audit.Write(ctx, audit.Entry{WorkspaceID: w.ID, ActorKind: audit.ActorSystem, Action: "backup.create", TargetKind: "workspace",
+			TargetID: w.ID, Result: result, UserAgent: "hesar " + app.Version + " (scheduled backup)",
+			Details: map[string]string{"file": filepath.Base(file), "bytes": strconv.FormatInt(size, 10)}})
+		if err != nil {
+			log.Error("audit: recording a backup failed", "workspace", w.Slug, "error", err.Error())
+		}
+	}
 }
