@@ -18,7 +18,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 	}
 	switch sc.Kind {
 	case access.ActorUser:
-		u, err := s.identity.GetUser(r.Context(), sc, sc.ActorID)
+		u, err := s.identity.Me(r.Context(), sc)
 		if err != nil {
 			return err
 		}

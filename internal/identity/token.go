@@ -368,9 +368,17 @@ type tokenCache struct {
 	entries map[string]cachedPrincipal
 	touched map[int64]time.Time
 	uses    map[int64]int
+	// users holds what /me shows of a staff member, for the same short
+	// time and with the same purges as identities.
+	users map[int64]cachedUser
 	// gen counts purges: a lookup that started before a purge (a revoke,
 	// a role change) must not put its stale answer in the fresh cache.
 	gen uint64
+}
+
+type cachedUser struct {
+	u       User
+	expires time.Time
 }
 
 type cachedPrincipal struct {
@@ -379,7 +387,7 @@ type cachedPrincipal struct {
 }
 
 func newTokenCache() *tokenCache {
-	return &tokenCache{entries: map[string]cachedPrincipal{}, touched: map[int64]time.Time{}, uses: map[int64]int{}}
+	return &tokenCache{entries: map[string]cachedPrincipal{}, touched: map[int64]time.Time{}, uses: map[int64]int{}, users: map[int64]cachedUser{}}
 }
 
 func (c *tokenCache) get(key string) (Principal, bool, uint64) {
@@ -408,6 +416,7 @@ func (c *tokenCache) purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries = map[string]cachedPrincipal{}
+	c.users = map[int64]cachedUser{}
 	c.gen++
 }
 
@@ -432,3 +441,30 @@ func (c *tokenCache) use(id int64) (uses int, due bool) {
 // ForgetCachedIdentities drops every cached token identity on this
 // instance; call it after a change to roles or department membership.
 func (s *Service) ForgetCachedIdentities() { s.tokens.purge() }
+
+// Me returns the signed-in staff member, cached as briefly as identities
+// are (a trivial authenticated request should not read the database
+// twice for the same answer).
+func (s *Service) Me(ctx context.Context, scope access.Scope) (User, error) {
+	c := s.tokens
+	c.mu.Lock()
+	e, ok := c.users[scope.ActorID]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok && time.Now().Before(e.expires) && e.u.WorkspaceID == scope.WorkspaceID {
+		return e.u, nil
+	}
+	u, err := s.GetUser(ctx, scope, scope.ActorID)
+	if err != nil {
+		return User{}, err
+	}
+	c.mu.Lock()
+	if gen == c.gen {
+		if len(c.users) > 10000 {
+			c.users = map[int64]cachedUser{}
+		}
+		c.users[scope.ActorID] = cachedUser{u: u, expires: time.Now().Add(tokenCacheTTL)}
+	}
+	c.mu.Unlock()
+	return u, nil
+}
