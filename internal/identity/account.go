@@ -134,23 +134,6 @@ func (s *Service) scanAccount(ctx context.Context, k AccountKind, row scanner) (
 	return a, nil
 }
 
-// scopeOf builds the access scope of a signed-in account.
-func (s *Service) scopeOf(ctx context.Context, q db.Querier, a account) (access.Scope, error) {
-	if a.kind == Customer {
-		var org sql.NullInt64
-		var orgAccess int64
-		if err := q.QueryRowContext(ctx, `SELECT organization_id, org_access FROM customers WHERE id = $1`, a.id).Scan(&org, &orgAccess); err != nil {
-			return access.Scope{}, err
-		}
-		return access.ForCustomer(a.workspaceID, a.id, org.Int64, orgAccess == 1), nil
-	}
-	depts, err := s.departmentsOf(ctx, q, a.id)
-	if err != nil {
-		return access.Scope{}, err
-	}
-	return access.ForUser(a.workspaceID, a.id, a.role, depts), nil
-}
-
 // webauthnHandle returns the account's WebAuthn user handle, making one on
 // first use.
 func (s *Service) webauthnHandle(ctx context.Context, a account) ([]byte, error) {

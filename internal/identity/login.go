@@ -2,8 +2,8 @@ package identity
 
 import (
 	"context"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 
 	"github.com/hesar/hesar/internal/db"

@@ -141,7 +141,6 @@ type Monitor struct {
 	queue   []Observation
 	wake    chan struct{}
 	dropped atomic.Int64
-	busy    sync.Mutex // one batch at a time per instance
 
 	settingsMu sync.Mutex
 	settings   map[int64]cachedSettings

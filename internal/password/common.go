@@ -246,7 +246,7 @@ var leetSubs = [3]map[rune]rune{
 // leetListed reports whether m, with look-alikes read as letters, is
 // listed. m must have a letter of its own, so that "1234" is not "iiea".
 func (wl *wordlist) leetListed(m string) bool {
-	if strings.IndexFunc(m, unicode.IsLetter) < 0 || strings.IndexAny(m, "013457@$!|+") < 0 {
+	if strings.IndexFunc(m, unicode.IsLetter) < 0 || !strings.ContainsAny(m, "013457@$!|+") {
 		return false
 	}
 	for _, subs := range leetSubs {
