@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Blobs stores sealed attachment content under keys Hesar generates
@@ -32,6 +33,21 @@ type Blobs interface {
 type BlobWriter interface {
 	io.WriteCloser
 	Abort() error
+}
+
+// BlobLister is implemented by stores that can enumerate what they hold
+// (LocalBlobs does). Re-encryption uses it to remove what an interrupted
+// run left behind; with a store that does not implement it, such leftovers
+// stay (they cannot be read: the salt that derives their key is only ever
+// stored in the row that would point at them).
+type BlobLister interface {
+	// List calls fn with the key and last write time of every committed
+	// blob whose key starts with prefix ("<workspace>/").
+	List(ctx context.Context, prefix string, fn func(key string, written time.Time) error) error
+	// RemovePartial removes blobs under prefix that were begun but neither
+	// committed nor aborted (a crash mid-write) and last written before
+	// cutoff, and returns how many.
+	RemovePartial(ctx context.Context, prefix string, cutoff time.Time) (int, error)
 }
 
 // ErrBlobMissing means a blob the database points at is not in the store.
@@ -94,7 +110,7 @@ func (b LocalBlobs) Create(ctx context.Context, key string) (BlobWriter, error) 
 		return nil, fmt.Errorf("attachment storage: %w", err)
 	}
 	// CreateTemp opens with O_EXCL and mode 0600.
-	f, err := os.CreateTemp(dir, ".upload-*")
+	f, err := os.CreateTemp(dir, partialPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("attachment storage: %w", err)
 	}
@@ -177,4 +193,75 @@ func (b LocalBlobs) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return nil
+}
+
+// partialPrefix starts the name of a blob being written (see Create).
+const partialPrefix = ".upload-"
+
+// walk calls fn for every regular file under the directory of prefix.
+func (b LocalBlobs) walk(ctx context.Context, prefix string, fn func(path string, d fs.DirEntry) error) error {
+	root, err := b.Path(strings.TrimSuffix(prefix, "/"))
+	if err != nil {
+		return err
+	}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return fn(path, d)
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // nothing stored yet
+	}
+	return err
+}
+
+// List implements BlobLister.
+func (b LocalBlobs) List(ctx context.Context, prefix string, fn func(key string, written time.Time) error) error {
+	return b.walk(ctx, prefix, func(path string, d fs.DirEntry) error {
+		if strings.HasPrefix(d.Name(), partialPrefix) {
+			return nil
+		}
+		rel, err := filepath.Rel(b.Dir, path)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !validKey(key) || !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		return fn(key, fi.ModTime())
+	})
+}
+
+// RemovePartial implements BlobLister.
+func (b LocalBlobs) RemovePartial(ctx context.Context, prefix string, cutoff time.Time) (int, error) {
+	n := 0
+	err := b.walk(ctx, prefix, func(path string, d fs.DirEntry) error {
+		if !strings.HasPrefix(d.Name(), partialPrefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil || !fi.ModTime().Before(cutoff) {
+			return nil // gone meanwhile, or still being written
+		}
+		if err := os.Remove(path); err == nil {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }

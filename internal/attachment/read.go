@@ -10,6 +10,7 @@ import (
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -123,15 +124,40 @@ func (s *Service) Open(ctx context.Context, scope access.Scope, id int64) (Attac
 		return Attachment{}, nil, err
 	}
 	a.TicketNumber = number
-	aead, _, err := s.keys.FileCipher(ctx, a.WorkspaceID, a.ID, salt, uint32(version))
+	for attempt := 1; ; attempt++ {
+		rc, err := s.openContent(ctx, a, uint32(version), salt, key)
+		if err == nil {
+			return a, rc, nil
+		}
+		if attempt == 3 || !errors.Is(err, ErrBlobMissing) && !errors.Is(err, keyring.ErrDecrypt) {
+			return Attachment{}, nil, err
+		}
+		// Re-encryption may have moved the file between reading its row
+		// and opening its blob (the old blob is then gone, its key version
+		// perhaps retired): look where the row points now.
+		prev := key
+		err2 := s.db.Read().QueryRowContext(ctx, `SELECT key_version, salt, storage_key FROM attachments WHERE id = $1 AND workspace_id = $2`,
+			id, scope.WorkspaceID).Scan(&version, &salt, &key)
+		if errors.Is(err2, sql.ErrNoRows) {
+			return Attachment{}, nil, errs.ErrNotFound
+		}
+		if err2 != nil || key == prev {
+			return Attachment{}, nil, err
+		}
+	}
+}
+
+// openContent opens the blob of attachment a and decrypts it as it reads.
+func (s *Service) openContent(ctx context.Context, a Attachment, version uint32, salt []byte, key string) (io.ReadCloser, error) {
+	aead, _, err := s.keys.FileCipher(ctx, a.WorkspaceID, a.ID, salt, version)
 	if err != nil {
-		return Attachment{}, nil, err
+		return nil, err
 	}
 	blob, err := s.blobs.Open(ctx, key)
 	if err != nil {
-		return Attachment{}, nil, fmt.Errorf("open attachment %d: %w", a.ID, err)
+		return nil, fmt.Errorf("open attachment %d: %w", a.ID, err)
 	}
-	return a, newOpener(blob, aead, fileHeader(uint32(version), a.ID)), nil
+	return newOpener(blob, aead, fileHeader(version, a.ID)), nil
 }
 
 // canReadContent reports whether the scope may read what customers sent:

@@ -93,26 +93,62 @@ func (s *Service) Attach(ctx context.Context, scope access.Scope, number int64, 
 		ContentType: v.ContentType, Size: size, Dangerous: v.Dangerous}
 	a.AuthorType, a.AuthorID = actorOf(scope)
 	now := db.Now()
-	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		// The file was sealed under a key version chosen when the upload
-		// began; if a rotation retired it meanwhile, the file could never be
-		// read again: refuse rather than store it.
-		if err := s.keys.CheckUsable(ctx, tx, ws, version); err != nil {
+	for attempt := 1; ; attempt++ {
+		err = s.db.Write(ctx, func(tx *db.Tx) error {
+			// The file was sealed under a key version chosen when the upload
+			// began; if a rotation retired it meanwhile, the file could never
+			// be read again: refuse rather than store it.
+			if err := s.keys.CheckUsable(ctx, tx, ws, version); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, workspace_id, ticket_id, message_id, name_enc, content_type,
+				size_bytes, dangerous, key_version, salt, storage_key, author_type, author_id, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+				id, ws, t.ID, db.NullID(in.MessageID), nameEnc, a.ContentType, size, db.Bool(a.Dangerous), int64(version), salt, key,
+				a.AuthorType, a.AuthorID, now)
 			return err
+		})
+		if !errors.Is(err, keyring.ErrKeyRetired) || attempt == 3 {
+			break
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, workspace_id, ticket_id, message_id, name_enc, content_type,
-			size_bytes, dangerous, key_version, salt, storage_key, author_type, author_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			id, ws, t.ID, db.NullID(in.MessageID), nameEnc, a.ContentType, size, db.Bool(a.Dangerous), int64(version), salt, key,
-			a.AuthorType, a.AuthorID, now)
-		return err
-	})
+		// A rotation finished while this file streamed in. Its key is
+		// still in hand, so the file moves to the active version, as
+		// re-encryption would have moved it, rather than fail.
+		c, rerr := s.resealUpload(ctx, ws, id, key, aead, hdr, size)
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		_ = s.blobs.Delete(context.WithoutCancel(ctx), key)
+		version, salt, key = c.version, c.salt, c.key
+		if aead, _, err = s.keys.FileCipher(ctx, ws, id, salt, version); err != nil {
+			break
+		}
+		hdr = fileHeader(version, id)
+	}
 	if err != nil {
 		return Attachment{}, fmt.Errorf("record attachment %d: %w", id, err)
 	}
 	kept = true
 	a.CreatedAt = db.Time(now)
 	return a, nil
+}
+
+// resealUpload copies the just-stored blob key of file id, sealed with
+// aead under a version retired since, to a new blob under the active
+// version.
+func (s *Service) resealUpload(ctx context.Context, ws, id int64, key string, aead cipher.AEAD, hdr []byte, size int64) (sealedCopy, error) {
+	active, err := s.keys.ActiveFileVersion(ctx, ws)
+	if err != nil {
+		return sealedCopy{}, err
+	}
+	rc, err := s.blobs.Open(ctx, key)
+	if err != nil {
+		return sealedCopy{}, err
+	}
+	op := newOpener(rc, aead, hdr)
+	defer op.Close()
+	return s.reseal(ctx, ws, id, op, size, active)
 }
 
 // mayUpload applies the rules of AddMessage to files: what a customer will

@@ -7,8 +7,10 @@ import (
 	"os"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/workspace"
@@ -29,7 +31,8 @@ func workspacesFor(ctx context.Context, a *app.App, slug string) ([]workspace.Wo
 func keysStatus(ctx context.Context, io Stdio, args []string) error {
 	fs := newFlags(io, "keys status", "keys status [--workspace SLUG]", `Show each workspace's encryption key versions, their state (active: new
 values are sealed with it; decrypt-only: older, still readable; retired: key
-material deleted) and how many stored values each one seals.`)
+material deleted) and how many stored values and attachment files each one
+seals.`)
 	var st storageFlags
 	st.register(fs)
 	slug := fs.String("workspace", "", "only this workspace (default: all)")
@@ -46,14 +49,14 @@ material deleted) and how many stored values each one seals.`)
 		return err
 	}
 	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKSPACE\tPURPOSE\tVERSION\tSTATE\tVALUES\tCREATED")
+	fmt.Fprintln(tw, "WORKSPACE\tPURPOSE\tVERSION\tSTATE\tVALUES\tFILES\tCREATED")
 	for _, w := range wss {
 		versions, err := a.Keys.Status(ctx, w.ID)
 		if err != nil {
 			return err
 		}
 		for _, v := range versions {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", w.Slug, v.Purpose, v.Version, v.State, v.Values, v.CreatedAt.Format("2006-01-02 15:04"))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", w.Slug, v.Purpose, v.Version, v.State, v.Values, v.Files, v.CreatedAt.Format("2006-01-02 15:04"))
 		}
 	}
 	return tw.Flush()
@@ -61,8 +64,9 @@ material deleted) and how many stored values each one seals.`)
 
 func keysRotate(ctx context.Context, io Stdio, args []string) error {
 	fs := newFlags(io, "keys rotate", "keys rotate --workspace SLUG [--resume] [--no-reencrypt]", `Rotate a workspace's data keys: new values are sealed under a new version
-at once, then every stored value is re-encrypted under it in small batches
-while Hesar keeps serving. Interrupting is safe: run again with --resume to
+at once, then every stored value is re-encrypted under it in small batches,
+and every attachment file one at a time, while Hesar keeps serving.
+Interrupting is safe: run again with --resume to
 continue without making another version. Old versions are retired (their
 key material deleted) once nothing uses them and every instance has had
 time to notice the rotation (about a minute); run with --resume later to
@@ -118,7 +122,13 @@ retire them if this run was too soon.`)
 			return err
 		}
 		fmt.Fprintf(io.Out, "%s: re-encrypted %d values\n", w.Slug, n)
-		if err := recordKeyOperation(ctx, a, w.ID, "keys.reencrypt", map[string]string{"values": strconv.FormatInt(n, 10)}); err != nil {
+		files, err := reencryptFiles(ctx, io, a, w)
+		if err != nil {
+			return err
+		}
+		err = recordKeyOperation(ctx, a, w.ID, "keys.reencrypt", map[string]string{"values": strconv.FormatInt(n, 10),
+			"files": strconv.FormatInt(files.Files, 10), "file_bytes": strconv.FormatInt(files.Bytes, 10)})
+		if err != nil {
 			return err
 		}
 		retired, err := a.Keys.RetireUnused(ctx, w.ID)
@@ -133,6 +143,37 @@ retire them if this run was too soon.`)
 		}
 	}
 	return nil
+}
+
+// reencryptFiles moves the workspace's attachment files to the active key
+// version, with progress on stderr.
+func reencryptFiles(ctx context.Context, io Stdio, a *app.App, w workspace.Workspace) (attachment.ReencryptResult, error) {
+	const mb = 1 << 20
+	started := time.Now()
+	res, err := a.Attachments.Reencrypt(ctx, w.ID, attachment.ReencryptOpts{Progress: func(p attachment.ReencryptProgress) {
+		fmt.Fprintf(io.Err, "\r%s: files re-encrypted %d of %d (%.1f of %.1f MB)   ", w.Slug, p.Files, p.TotalFiles,
+			float64(p.Bytes)/mb, float64(p.TotalBytes)/mb)
+	}})
+	if res.TotalFiles > 0 {
+		fmt.Fprintln(io.Err)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return res, fmt.Errorf("interrupted after re-encrypting %d files of %s; run 'hesar keys rotate --workspace %s --resume' to continue", res.Files, w.Slug, w.Slug)
+		}
+		return res, err
+	}
+	fmt.Fprintf(io.Out, "%s: re-encrypted %d files (%.1f MB in %s)\n", w.Slug, res.Files, float64(res.Bytes)/mb, time.Since(started).Round(time.Millisecond))
+	if res.Orphans > 0 {
+		fmt.Fprintf(io.Out, "%s: removed %d leftovers of an interrupted run\n", w.Slug, res.Orphans)
+	}
+	if res.Skipped > 0 {
+		fmt.Fprintf(io.Out, "%s: %d files were deleted while being re-encrypted\n", w.Slug, res.Skipped)
+	}
+	if res.Missing > 0 {
+		fmt.Fprintf(io.Err, "%s: %d files have no content in storage and keep their old key version, which therefore cannot be retired\n", w.Slug, res.Missing)
+	}
+	return res, nil
 }
 
 func keysRotateMaster(ctx context.Context, io Stdio, args []string) error {

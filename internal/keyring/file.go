@@ -44,3 +44,19 @@ func (k *Keyring) FileCipher(ctx context.Context, workspaceID, fileID int64, sal
 	aead, err := newAEAD(key)
 	return aead, version, err
 }
+
+// ActiveFileVersion returns the data key version new files are sealed
+// under, read from the database rather than the cache: re-encrypting files
+// must target the version a rotation has just made, even one made by
+// another process.
+func (k *Keyring) ActiveFileVersion(ctx context.Context, workspaceID int64) (uint32, error) {
+	wk, err := k.reload(ctx, workspaceID)
+	if err != nil {
+		return 0, err
+	}
+	set := wk.sets[purposeData]
+	if set == nil {
+		return 0, fmt.Errorf("workspace %d has no data key", workspaceID)
+	}
+	return set.active, nil
+}

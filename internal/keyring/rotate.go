@@ -59,11 +59,12 @@ type KeyVersion struct {
 	Version   uint32
 	State     string
 	CreatedAt time.Time
-	Values    int64 // values sealed under it (from a scan)
+	Values    int64 // database values sealed under it (from a scan)
+	Files     int64 // attachment files sealed under it (data keys only)
 }
 
 // Status lists a workspace's field key versions with how many stored
-// values each one seals.
+// values and files each one seals.
 func (k *Keyring) Status(ctx context.Context, workspaceID int64) ([]KeyVersion, error) {
 	rows, err := k.db.Read().QueryContext(ctx, `SELECT purpose, version, state, created_at FROM workspace_keys
 		WHERE workspace_id = $1 AND purpose <> 'index' ORDER BY purpose, version`, workspaceID)
@@ -85,25 +86,29 @@ func (k *Keyring) Status(ctx context.Context, workspaceID int64) ([]KeyVersion, 
 		return nil, err
 	}
 	rows.Close()
-	counts, err := k.countByVersion(ctx, workspaceID)
+	counts, files, err := k.countByVersion(ctx, workspaceID)
 	if err != nil {
 		return nil, err
 	}
 	for i := range out {
 		out[i].Values = counts[out[i].Purpose][out[i].Version]
+		if out[i].Purpose == purposeData {
+			out[i].Files = files[out[i].Version]
+		}
 	}
 	return out, nil
 }
 
 // countByVersion reads the key version from every stored ciphertext's
-// header (bytes 2-5), grouped in SQL.
-func (k *Keyring) countByVersion(ctx context.Context, workspaceID int64) (map[string]map[uint32]int64, error) {
+// header (bytes 2-5), grouped in SQL, and counts attachment files by the
+// data key version their rows record.
+func (k *Keyring) countByVersion(ctx context.Context, workspaceID int64) (values map[string]map[uint32]int64, files map[uint32]int64, err error) {
 	out := map[string]map[uint32]int64{purposeData: {}, purposeRestricted: {}}
 	for _, c := range EncryptedColumns {
 		q := fmt.Sprintf(`SELECT substr(%s, 2, 4), COUNT(*) FROM %s WHERE workspace_id = $1 GROUP BY substr(%s, 2, 4)`, c.SQLColumn, c.Table, c.SQLColumn)
 		rows, err := k.db.Read().QueryContext(ctx, q, workspaceID)
 		if err != nil {
-			return nil, fmt.Errorf("count %s.%s: %w", c.Table, c.SQLColumn, err)
+			return nil, nil, fmt.Errorf("count %s.%s: %w", c.Table, c.SQLColumn, err)
 		}
 		purpose := purposeData
 		if c.Restricted {
@@ -114,7 +119,7 @@ func (k *Keyring) countByVersion(ctx context.Context, workspaceID int64) (map[st
 			var n int64
 			if err := rows.Scan(&hdr, &n); err != nil {
 				rows.Close()
-				return nil, err
+				return nil, nil, err
 			}
 			if len(hdr) == 4 {
 				out[purpose][binary.BigEndian.Uint32(hdr)] += n
@@ -126,17 +131,18 @@ func (k *Keyring) countByVersion(ctx context.Context, workspaceID int64) (map[st
 	// key version: that version must not be retired while they exist.
 	rows, err := k.db.Read().QueryContext(ctx, `SELECT key_version, COUNT(*) FROM attachments WHERE workspace_id = $1 GROUP BY key_version`, workspaceID)
 	if err != nil {
-		return nil, fmt.Errorf("count attachments: %w", err)
+		return nil, nil, fmt.Errorf("count attachments: %w", err)
 	}
 	defer rows.Close()
+	files = map[uint32]int64{}
 	for rows.Next() {
 		var v, n int64
 		if err := rows.Scan(&v, &n); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out[purposeData][uint32(v)] += n
+		files[uint32(v)] += n
 	}
-	return out, rows.Err()
+	return out, files, rows.Err()
 }
 
 // Rotate makes a new version of each of the workspace's field keys the one
@@ -302,6 +308,12 @@ func (k *Keyring) staleRows(ctx context.Context, q string, ws, after int64, acti
 // ErrKeyInUse means a key version still seals stored values.
 var ErrKeyInUse = errors.New("key version still in use")
 
+// ErrKeyRetired is what CheckUsable returns when the version a value was
+// sealed under has been retired meanwhile; the writer, if it still holds
+// the plaintext or the key, can seal again under the active version. It
+// wraps ErrDecrypt.
+var ErrKeyRetired = fmt.Errorf("key version retired: %w", ErrDecrypt)
+
 // CheckUsable fails, inside the write that stores a value sealed under a
 // data key version, when that version has been retired meanwhile.
 func (k *Keyring) CheckUsable(ctx context.Context, tx *db.Tx, workspaceID int64, version uint32) error {
@@ -312,7 +324,7 @@ func (k *Keyring) CheckUsable(ctx context.Context, tx *db.Tx, workspaceID int64,
 		return fmt.Errorf("check key version %d: %w", version, err)
 	}
 	if state == stateRetired {
-		return fmt.Errorf("key version %d was retired while this value was being written; try again: %w", version, ErrDecrypt)
+		return fmt.Errorf("key version %d was retired while this value was being written; try again: %w", version, ErrKeyRetired)
 	}
 	return nil
 }
@@ -334,7 +346,7 @@ func (k *Keyring) RetireUnused(ctx context.Context, workspaceID int64) ([]KeyVer
 	}
 	var retired []KeyVersion
 	for _, v := range st {
-		if v.State != stateDecrypt || v.Values > 0 || time.Since(newestCreated[v.Purpose]) < 2*keyCacheTTL {
+		if v.State != stateDecrypt || v.Values > 0 || v.Files > 0 || time.Since(newestCreated[v.Purpose]) < 2*keyCacheTTL {
 			continue
 		}
 		err := k.db.Write(ctx, func(tx *db.Tx) error {
