@@ -109,6 +109,15 @@ func (l *Locale) Date(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04") + " UTC"
 }
 
+// Hour names the hour a moment falls in ("14:00"), in the language's
+// zone and digits.
+func (l *Locale) Hour(t time.Time) string {
+	if l.Lang == "fa" {
+		return PersianDigits(t.In(l.zone).Format("15:04"))
+	}
+	return t.UTC().Format("15:04")
+}
+
 // ISO is the machine-readable form of a moment, for <time datetime>.
 func (l *Locale) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 

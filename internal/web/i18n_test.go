@@ -182,6 +182,9 @@ func TestEveryRouteSaysWhoMayOpenIt(t *testing.T) {
 		if strings.Contains(rt.Pattern, " /console/") && !isPublic && rt.Need != staff {
 			t.Errorf("%s: console page not for staff only", rt.Pattern)
 		}
+		if strings.Contains(rt.Pattern, " /admin/") && (rt.Need != staff || rt.Perm == "") {
+			t.Errorf("%s: admin page without a permission", rt.Pattern)
+		}
 		if strings.Contains(rt.Pattern, " /portal/") && !isPublic && rt.Need != customerOnly {
 			t.Errorf("%s: portal page not for customers only", rt.Pattern)
 		}

@@ -69,6 +69,9 @@ func (s *Server) registerPasskey(w http.ResponseWriter, r *http.Request, q *req)
 	s.setSession(w, r, secret)
 	w.Header().Set("Cache-Control", "no-store")
 	v.Done, v.Required, v.RecoveryCodes, v.PasskeyAdded = true, false, codes, true
+	if r.PostFormValue("back") == "/account/security" {
+		v.Continue = "/account/security"
+	}
 	return s.render(w, r, http.StatusOK, "enroll", v)
 }
 

@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/errs"
 )
 
@@ -29,6 +30,21 @@ type pageTemplate struct{ t *template.Template }
 
 var funcs = template.FuncMap{
 	"field": newField,
+	// optional marks a field as not required.
+	"optional": func(f Field) Field { f.Required = false; return f },
+	// number marks a field as a number (its digits stay left-to-right).
+	"number":    func(f Field) Field { f.Type = "number"; return f },
+	"int64":     func(n int) int64 { return int64(n) },
+	"list":      func(xs ...string) []string { return xs },
+	"alertList": func(l *Locale, as []AlertRow, back string) AlertList { return AlertList{L: l, Alerts: as, Back: back} },
+}
+
+// AlertList is what the "alerts" partial shows: the alerts, and the page
+// their forms come back to.
+type AlertList struct {
+	L      *Locale
+	Alerts []AlertRow
+	Back   string
 }
 
 // parsePages parses every page template with the layout and partials.
@@ -63,6 +79,8 @@ type Page struct {
 	Signed   bool
 	Staff    bool
 	Customer bool
+	// Admin shows the way to the admin pages.
+	Admin bool
 	// Assets are the URLs of the stylesheet and script.
 	CSS, JS string
 	// Passkeys loads the passkey script on this page.
@@ -75,6 +93,10 @@ type Page struct {
 func (s *Server) page(r *http.Request, q *req, titleKey string) Page {
 	p := Page{L: q.L, TitleKey: titleKey, Path: r.URL.RequestURI(), Signed: q.signed && q.state() == "active",
 		Staff: q.isStaff(), Customer: q.isCustomer(), CSS: s.assets.url("app.css"), JS: s.assets.url("passkey.js")}
+	if p.Signed && p.Staff {
+		sc := q.P.Scope
+		p.Admin = sc.Can(access.UserManage) || sc.Can(access.DepartmentManage) || sc.Can(access.SecurityManage) || sc.Can(access.AuditRead)
+	}
 	if n := r.URL.Query().Get("notice"); n != "" && strings.HasPrefix(n, "notice.") && q.L.Has(n) {
 		p.Notice = n
 	}

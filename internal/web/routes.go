@@ -35,71 +35,110 @@ const (
 type route struct {
 	Pattern string
 	Need    need
-	Handle  func(s *Server, w http.ResponseWriter, r *http.Request, q *req) error
+	// Perm is the permission a staff page also needs ("" for none): the
+	// same one the API's route for the same action names.
+	Perm   access.Permission
+	Handle func(s *Server, w http.ResponseWriter, r *http.Request, q *req) error
 }
 
 // routes is the whole web surface. A test fails for a route whose need is
 // not one the guard knows.
 func routes() []route {
 	return []route{
-		{"GET /{$}", public, (*Server).home},
-		{"GET /assets/{name}", public, (*Server).asset},
-		{"GET /lang/{lang}", public, (*Server).switchLanguage},
+		{"GET /{$}", public, "", (*Server).home},
+		{"GET /assets/{name}", public, "", (*Server).asset},
+		{"GET /lang/{lang}", public, "", (*Server).switchLanguage},
 
 		// Pages that emailed links open: the token is POSTed, never spent by a GET.
-		{"GET /auth/reset-password", public, (*Server).resetPasswordPage},
-		{"POST /auth/reset-password", public, (*Server).resetPassword},
-		{"GET /auth/verify-email", public, (*Server).verifyEmailPage},
-		{"POST /auth/verify-email", public, (*Server).verifyEmail},
-		{"GET /auth/signin-link", public, (*Server).signInLinkPage},
-		{"POST /auth/signin-link", public, (*Server).signInWithLink},
-		{"GET /auth/forgot", public, (*Server).forgotPage},
-		{"POST /auth/forgot", public, (*Server).forgot},
+		{"GET /auth/reset-password", public, "", (*Server).resetPasswordPage},
+		{"POST /auth/reset-password", public, "", (*Server).resetPassword},
+		{"GET /auth/verify-email", public, "", (*Server).verifyEmailPage},
+		{"POST /auth/verify-email", public, "", (*Server).verifyEmail},
+		{"GET /auth/signin-link", public, "", (*Server).signInLinkPage},
+		{"POST /auth/signin-link", public, "", (*Server).signInWithLink},
+		{"GET /auth/forgot", public, "", (*Server).forgotPage},
+		{"POST /auth/forgot", public, "", (*Server).forgot},
 
 		// Second factors and signing out, for staff and customers alike.
-		{"GET /auth/mfa", mfaPending, (*Server).mfaPage},
-		{"POST /auth/mfa", mfaPending, (*Server).verifyMFA},
-		{"POST /auth/passkey/options", mfaPending, (*Server).passkeyOptions},
-		{"POST /auth/passkey/register/options", enrolling, (*Server).registerOptions},
-		{"POST /auth/passkey/register", enrolling, (*Server).registerPasskey},
-		{"POST /auth/passkey/signin/options", public, (*Server).signInOptions},
-		{"POST /auth/passkey/signin", public, (*Server).passkeySignIn},
-		{"GET /auth/enroll", enrolling, (*Server).enrollPage},
-		{"POST /auth/enroll/totp", enrolling, (*Server).beginTOTP},
-		{"POST /auth/enroll/confirm", enrolling, (*Server).confirmTOTP},
-		{"POST /auth/signout", anySession, (*Server).signOut},
-		{"GET /auth/step-up", active, (*Server).stepUpPage},
-		{"POST /auth/step-up", active, (*Server).stepUp},
+		{"GET /auth/mfa", mfaPending, "", (*Server).mfaPage},
+		{"POST /auth/mfa", mfaPending, "", (*Server).verifyMFA},
+		{"POST /auth/passkey/options", mfaPending, "", (*Server).passkeyOptions},
+		{"POST /auth/passkey/register/options", enrolling, "", (*Server).registerOptions},
+		{"POST /auth/passkey/register", enrolling, "", (*Server).registerPasskey},
+		{"POST /auth/passkey/signin/options", public, "", (*Server).signInOptions},
+		{"POST /auth/passkey/signin", public, "", (*Server).passkeySignIn},
+		{"GET /auth/enroll", enrolling, "", (*Server).enrollPage},
+		{"POST /auth/enroll/totp", enrolling, "", (*Server).beginTOTP},
+		{"POST /auth/enroll/confirm", enrolling, "", (*Server).confirmTOTP},
+		{"POST /auth/signout", anySession, "", (*Server).signOut},
+		{"GET /auth/step-up", active, "", (*Server).stepUpPage},
+		{"POST /auth/step-up", active, "", (*Server).stepUp},
 
 		// The signed-in person's own sessions.
-		{"GET /account/sessions", active, (*Server).sessionsPage},
-		{"POST /account/sessions/{id}/revoke", active, (*Server).revokeSession},
-		{"POST /account/sessions/revoke-others", active, (*Server).revokeOtherSessions},
+		{"GET /account/sessions", active, "", (*Server).sessionsPage},
+		{"POST /account/sessions/{id}/revoke", active, "", (*Server).revokeSession},
+		{"POST /account/sessions/revoke-others", active, "", (*Server).revokeOtherSessions},
 
 		// Agent console.
-		{"GET /console/signin", public, (*Server).staffSignInPage},
-		{"POST /console/signin", public, (*Server).staffSignIn},
-		{"GET /console/{$}", staff, (*Server).queue},
-		{"GET /console/search", staff, (*Server).search},
-		{"GET /console/tickets/{number}", staff, (*Server).consoleTicket},
-		{"POST /console/tickets/{number}", staff, (*Server).consoleUpdate},
-		{"POST /console/tickets/{number}/messages", staff, (*Server).consoleMessage},
-		{"POST /console/tickets/{number}/reveal", staff, (*Server).reveal},
-		{"GET /console/files/{id}", staff, (*Server).download},
+		{"GET /console/signin", public, "", (*Server).staffSignInPage},
+		{"POST /console/signin", public, "", (*Server).staffSignIn},
+		{"GET /console/{$}", staff, "", (*Server).queue},
+		{"GET /console/search", staff, "", (*Server).search},
+		{"GET /console/tickets/{number}", staff, "", (*Server).consoleTicket},
+		{"POST /console/tickets/{number}", staff, "", (*Server).consoleUpdate},
+		{"POST /console/tickets/{number}/messages", staff, "", (*Server).consoleMessage},
+		{"POST /console/tickets/{number}/reveal", staff, "", (*Server).reveal},
+		{"GET /console/files/{id}", staff, "", (*Server).download},
 
 		// Customer portal.
-		{"GET /portal/signin", public, (*Server).customerSignInPage},
-		{"POST /portal/signin", public, (*Server).customerSignIn},
-		{"POST /portal/signin-link", public, (*Server).requestSignInLink},
-		{"GET /portal/signup", public, (*Server).signUpPage},
-		{"POST /portal/signup", public, (*Server).signUp},
-		{"GET /portal/{$}", customerOnly, (*Server).myRequests},
-		{"GET /portal/requests/new", customerOnly, (*Server).newRequestPage},
-		{"POST /portal/requests", customerOnly, (*Server).createRequest},
-		{"GET /portal/requests/{number}", customerOnly, (*Server).portalTicket},
-		{"POST /portal/requests/{number}/messages", customerOnly, (*Server).portalReply},
-		{"POST /portal/requests/{number}/close", customerOnly, (*Server).portalClose},
-		{"GET /portal/files/{id}", customerOnly, (*Server).download},
+		{"GET /portal/signin", public, "", (*Server).customerSignInPage},
+		{"POST /portal/signin", public, "", (*Server).customerSignIn},
+		{"POST /portal/signin-link", public, "", (*Server).requestSignInLink},
+		{"GET /portal/signup", public, "", (*Server).signUpPage},
+		{"POST /portal/signup", public, "", (*Server).signUp},
+		{"GET /portal/{$}", customerOnly, "", (*Server).myRequests},
+		{"GET /portal/requests/new", customerOnly, "", (*Server).newRequestPage},
+		{"POST /portal/requests", customerOnly, "", (*Server).createRequest},
+		{"GET /portal/requests/{number}", customerOnly, "", (*Server).portalTicket},
+		{"POST /portal/requests/{number}/messages", customerOnly, "", (*Server).portalReply},
+		{"POST /portal/requests/{number}/close", customerOnly, "", (*Server).portalClose},
+		{"GET /portal/files/{id}", customerOnly, "", (*Server).download},
+
+		// My security: password, second factors, passkeys, API tokens.
+		{"GET /account/security", active, "", (*Server).securityPage},
+		{"POST /account/security/password", active, "", (*Server).changePassword},
+		{"POST /account/security/totp/remove", active, "", (*Server).removeTOTP},
+		{"POST /account/security/recovery-codes", active, "", (*Server).renewRecoveryCodes},
+		{"POST /account/security/passkeys/{id}/rename", active, "", (*Server).renamePasskey},
+		{"POST /account/security/passkeys/{id}/remove", active, "", (*Server).removePasskey},
+		{"POST /account/tokens", staff, access.TokenCreate, (*Server).createToken},
+		{"POST /account/tokens/{id}/revoke", staff, access.TokenCreate, (*Server).revokeToken},
+
+		// Admin: people, departments, workspace security settings.
+		{"GET /admin/{$}", staff, access.UserRead, (*Server).adminHome},
+		{"GET /admin/users", staff, access.UserManage, (*Server).adminUsers},
+		{"GET /admin/users/new", staff, access.UserManage, (*Server).newUserPage},
+		{"POST /admin/users", staff, access.UserManage, (*Server).createUser},
+		{"GET /admin/users/{id}", staff, access.UserManage, (*Server).adminUser},
+		{"POST /admin/users/{id}", staff, access.UserManage, (*Server).updateUser},
+		{"POST /admin/users/{id}/mfa-reset", staff, access.UserManage, (*Server).resetUserMFA},
+		{"POST /admin/users/{id}/unlock", staff, access.UserManage, (*Server).unlockUser},
+		{"POST /admin/users/{id}/sessions/revoke", staff, access.UserManage, (*Server).revokeUserSessions},
+		{"POST /admin/users/{id}/password-setup", staff, access.UserManage, (*Server).sendPasswordSetup},
+		{"GET /admin/departments", staff, access.DepartmentManage, (*Server).adminDepartments},
+		{"POST /admin/departments", staff, access.DepartmentManage, (*Server).createDepartment},
+		{"POST /admin/departments/{id}/rename", staff, access.DepartmentManage, (*Server).renameDepartment},
+		{"POST /admin/departments/{id}/members", staff, access.DepartmentManage, (*Server).addMember},
+		{"POST /admin/departments/{id}/members/{user}/remove", staff, access.DepartmentManage, (*Server).removeMember},
+		{"GET /admin/settings", staff, access.UserManage, (*Server).settingsPage},
+		{"POST /admin/settings", staff, access.UserManage, (*Server).saveSettings},
+
+		// Security monitoring and the audit log.
+		{"GET /admin/security", staff, access.SecurityManage, (*Server).securityDashboard},
+		{"GET /admin/security/alerts", staff, access.SecurityManage, (*Server).alertsPage},
+		{"POST /admin/security/alerts/{id}", staff, access.SecurityManage, (*Server).setAlertState},
+		{"GET /admin/audit", staff, access.AuditRead, (*Server).auditPage},
+		{"GET /admin/audit/export", staff, access.AuditRead, (*Server).exportAudit},
 	}
 }
 
@@ -140,6 +179,10 @@ func (s *Server) guard(rt route) http.Handler {
 		}
 		if err := allowed(rt.Need, q); err != nil {
 			s.renderError(w, r, q, err)
+			return
+		}
+		if rt.Perm != "" && !q.P.Scope.Can(rt.Perm) {
+			s.renderError(w, r, q, errs.ErrForbidden)
 			return
 		}
 		r = r.WithContext(requestinfo.With(r.Context(), s.requestInfo(r, q)))

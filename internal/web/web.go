@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/monitor"
 	"github.com/hesar/hesar/internal/server"
 	"github.com/hesar/hesar/internal/ticket"
 )
@@ -44,6 +46,11 @@ type Opts struct {
 	// page shows it (the API's recorder; nil records nothing, for tests of
 	// the pages alone).
 	RecordRead func(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error
+	// Monitor feeds the security dashboard and alerts pages (nil: those
+	// pages say monitoring is not available here).
+	Monitor *monitor.Monitor
+	// Audit feeds the audit log viewer and its export (nil: not available).
+	Audit *audit.Log
 }
 
 // Server serves the web pages.
@@ -57,6 +64,8 @@ type Server struct {
 	tls         bool
 	clientIP    func(*http.Request) string
 	recordRead  func(r *http.Request, ws int64, action, targetKind string, targetID int64, details map[string]string) error
+	monitor     *monitor.Monitor
+	audit       *audit.Log
 
 	pages    map[string]*pageTemplate
 	catalogs map[string]Catalog
@@ -70,7 +79,7 @@ func New(o Opts) (*Server, error) {
 		return nil, errors.New("web: every service is required")
 	}
 	s := &Server{log: o.Log, identity: o.Identity, tickets: o.Tickets, customers: o.Customers, attachments: o.Attachments,
-		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP, recordRead: o.RecordRead}
+		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP, recordRead: o.RecordRead, monitor: o.Monitor, audit: o.Audit}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
