@@ -238,9 +238,22 @@ func TestInterruptedFileReencryptionResumesWithEveryFileIntact(t *testing.T) {
 		if left := e.blobFiles(t); len(left) != len(files) {
 			t.Errorf("%d blobs on disk for %d files: %v", len(left), len(files), left)
 		}
-		// A run with nothing to do changes nothing.
-		if res, err := a.Attachments.Reencrypt(ctx, e.f.WS.ID, attachment.ReencryptOpts{}); err != nil || res.Files != 0 || res.TotalFiles != 0 {
+		// A run with nothing to do moves nothing; it removes an old copy a
+		// crash right after the switch would have left.
+		w, err = a.Attachments.Blobs().Create(ctx, attachment.StorageKey(e.f.WS.ID, files[0].ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write([]byte("old copy"))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		res, err = a.Attachments.Reencrypt(ctx, e.f.WS.ID, attachment.ReencryptOpts{OrphanAge: time.Nanosecond})
+		if err != nil || res.Files != 0 || res.TotalFiles != 0 || res.Orphans != 1 {
 			t.Errorf("second run: %+v %v", res, err)
+		}
+		if left := e.blobFiles(t); len(left) != len(files) {
+			t.Errorf("%d blobs on disk for %d files after the second run", len(left), len(files))
 		}
 
 		retired, err := a.Keys.RetireUnused(ctx, e.f.WS.ID)
