@@ -24,6 +24,7 @@ type DepartmentsPage struct {
 	Departments []DeptRow
 	Fresh       bool
 	Errors      FieldErrors
+	NoErrors    FieldErrors
 	// ErrorFor is the department whose rename failed (0: the new one).
 	ErrorFor int64
 }

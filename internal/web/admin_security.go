@@ -281,8 +281,8 @@ type AuditPage struct {
 	ActorKind, ActorID, Action, TargetKind, TargetID, Since, Until string
 	Records                                                        []AuditRow
 	Next                                                           string
-	// Query is the filters as a query string, for export links.
-	Query  string
+	// ExportCSV and ExportJSONL download the filtered records.
+	ExportCSV, ExportJSONL string
 	Errors FieldErrors
 }
 
@@ -320,7 +320,10 @@ func (s *Server) auditFilter(r *http.Request, q *req, v *AuditPage) (audit.Filte
 			keep.Set(k, x)
 		}
 	}
-	v.Query = keep.Encode()
+	for format, dst := range map[string]*string{"csv": &v.ExportCSV, "jsonl": &v.ExportJSONL} {
+		keep.Set("format", format)
+		*dst = "/admin/audit/export?" + keep.Encode()
+	}
 	if !q.P.Scope.AllDepartments() {
 		members, err := s.departments.MembersOf(r.Context(), q.P.Scope)
 		if err != nil {

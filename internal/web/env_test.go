@@ -46,7 +46,7 @@ func newEnv(t testing.TB, a *app.App) *env {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
 	w, err := web.New(web.Opts{Log: slog.New(slog.DiscardHandler), Identity: a.Identity, Tickets: a.Tickets, Customers: a.Customers,
-		Attachments: a.Attachments, Departments: a.Departments, ClientIP: func(r *http.Request) string {
+		Attachments: a.Attachments, Departments: a.Departments, Monitor: a.Monitor, Audit: a.Audit, ClientIP: func(r *http.Request) string {
 			if ip := r.Header.Get("X-Forwarded-For"); ip != "" {
 				return ip
 			}
@@ -219,6 +219,28 @@ func (e *env) setMFA(who string) {
 	if _, err := e.a.Identity.SetSecuritySettings(context.Background(), e.f.System(), p, identity.Client{}); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// age makes a staff member's sessions an hour old, past the step-up window.
+func (e *env) age(userID int64) {
+	e.t.Helper()
+	ctx := context.Background()
+	err := e.a.DB.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET auth_at = auth_at - $1 WHERE user_id = $2`, time.Hour.Microseconds(), userID)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// signInStaff signs a staff member in with a password (the workspace must
+// not require a second factor of them).
+func (e *env) signInStaff(lang, email, pw string) *client {
+	e.t.Helper()
+	c := e.client(lang)
+	c.post("/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {email}, "password": {pw}}).redirect(e.t, "/console/")
+	return c
 }
 
 // totpCode computes the current code for a secret as the enrollment page
