@@ -283,7 +283,7 @@ type AuditPage struct {
 	Next                                                           string
 	// ExportCSV and ExportJSONL download the filtered records.
 	ExportCSV, ExportJSONL string
-	Errors FieldErrors
+	Errors                 FieldErrors
 }
 
 // datetimeLocal is the format of <input type="datetime-local">, read as UTC.
