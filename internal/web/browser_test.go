@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -407,4 +408,93 @@ func mustAtoi(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestBrowserAdminChangesMFARequirementAndSeesAnAlert: an admin changes
+// the workspace's second-factor requirement (shown for confirmation
+// first), raises an agent's role, and finds the alert on the security
+// page; the admin and security pages are saved in both languages.
+func TestBrowserAdminChangesMFARequirementAndSeesAnAlert(t *testing.T) {
+	chrome := chromiumPath(t)
+	a := testutil.App(t, "sqlite")
+	e := newEnv(t, a)
+	shots := screenshotDir(t)
+	ctx := context.Background()
+	e.setMFA("none")
+	const pw = "a passphrase long enough to pass"
+	admin := e.staff("admin", "Roya", pw)
+	agent := e.staff("agent", "Omid", pw, e.f.Sales)
+	// A failed sign-in, for the dashboard's chart.
+	e.client("en").post("/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {agent.Email}, "password": {"wrong"}})
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome), chromedp.WindowSize(1280, 900))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+
+	b := newBrowser(t, browserCtx, e.url, shots)
+	b.open("/lang/en?next=/console/signin", "title.signin_staff")
+	b.do(fill("#f-workspace", e.f.WS.Slug, "#f-email", admin.Email, "#f-password", pw))
+	b.submit(`form[action="/console/signin"] button`, "title.queue")
+
+	// The requirement: chosen, shown for confirmation, saved.
+	b.open("/admin/settings", "title.admin_settings")
+	b.do(chromedp.Click(chromedp.CSS(`input[name="mfa_required"][value="admins"]`)))
+	b.submitThen(`form[action="/admin/settings"] button[type="submit"]`, ".confirm")
+	if got := b.text(".confirm tbody"); !strings.Contains(got, "No one") || !strings.Contains(got, "Admins") {
+		t.Fatalf("confirmation shows %q", got)
+	}
+	b.shot("admin-settings-confirm")
+	b.submitThen(`.confirm button[type="submit"]`, ".notice")
+	if st, _ := a.Identity.SecuritySettings(ctx, e.f.WS.ID); st.MFARequired != "admins" {
+		t.Fatalf("requirement is %q", st.MFARequired)
+	}
+
+	// Raising the agent's role raises an alert.
+	user := fmt.Sprintf("/admin/users/%d", agent.ID)
+	b.open(user, "title.admin_user")
+	b.do(chromedp.SetValue(chromedp.CSS("#f-role"), "supervisor"))
+	b.submitThen(`form[action="`+user+`"] button[type="submit"]`, ".notice")
+	if err := a.Monitor.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Audit.SealPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/admin/security", "title.admin_security")
+	if got := b.text(".alerts"); !strings.Contains(got, "raised to supervisor") {
+		t.Fatalf("no alert on the security page: %q", got)
+	}
+	pages := []struct{ path, key, name string }{
+		{"/admin/security", "title.admin_security", "admin-security"},
+		{"/admin/security/alerts", "title.admin_alerts", "admin-alerts"},
+		{"/admin/audit", "title.admin_audit", "admin-audit"},
+		{"/admin/users", "title.admin_users", "admin-users"},
+		{user, "title.admin_user", "admin-user"},
+		{"/admin/departments", "title.admin_departments", "admin-departments"},
+		{"/admin/settings", "title.admin_settings", "admin-settings"},
+		{"/account/security", "title.security", "account-security"},
+	}
+	for _, lang := range []string{"en", "fa"} {
+		b.open("/lang/"+lang+"?next=/admin/", "title.admin")
+		b.shot("admin")
+		for _, p := range pages {
+			b.open(p.path, p.key)
+			b.shot(p.name)
+		}
+	}
+	// In Persian the alert can be acknowledged with a note.
+	b.open("/admin/security", "title.admin_security")
+	b.do(fill(".alert-actions input[name=note]", "تأیید مدیرعامل"))
+	b.submitThen(`.alert-actions button[value="acknowledged"]`, ".notice")
+	if got := b.text(".alerts"); !strings.Contains(got, "تأیید مدیرعامل") {
+		t.Fatalf("note not shown: %q", got)
+	}
 }
