@@ -361,5 +361,16 @@ func TestWebPagesAreAuditedLikeTheAPI(t *testing.T) {
 		if len(recs.Data) != 1 || recs.Data[0].Details["via"] != "console" || recs.Data[0].IP != b.ip {
 			t.Fatalf("audit of the console view: %+v", recs.Data)
 		}
+		// The security pages are wired to the same monitor and audit log.
+		boss := e.browser()
+		boss.signIn(e.f.WS.Slug, "staff", e.staff("admin", "boss", adminPassword).Email, adminPassword)
+		for _, page := range []string{"/admin/security", "/admin/security/alerts", "/admin/audit"} {
+			if r := boss.do("GET", page, nil); r.Status != 200 {
+				t.Errorf("%s: %d", page, r.Status)
+			}
+		}
+		if r := b.do("GET", "/admin/security", nil); r.Status != 403 && r.Status != 404 {
+			t.Errorf("an agent opened the security page: %d", r.Status)
+		}
 	})
 }

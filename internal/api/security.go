@@ -120,7 +120,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, p identity.
 	if format != "jsonl" && format != "csv" {
 		return fieldError(http.StatusUnprocessableEntity, "validation_failed", "format", "must be jsonl or csv")
 	}
-	if err := s.recordRead(r, p.Scope.WorkspaceID, "audit.export", "", 0, map[string]string{"format": format}); err != nil {
+	if err := s.recordRead(r, p.Scope.WorkspaceID, audit.ActionAuditExport, "", 0, map[string]string{"format": format}); err != nil {
 		return err
 	}
 	ct := "application/x-ndjson"
@@ -230,7 +230,7 @@ func (s *Server) setAlertState(w http.ResponseWriter, r *http.Request, p identit
 	if err := s.monitor.SetAlertState(r.Context(), p.Scope.WorkspaceID, id, req.State, p.Scope.ActorID, req.Note); err != nil {
 		return err
 	}
-	if err := s.recordRead(r, p.Scope.WorkspaceID, "alert."+req.State, "alert", id, nil); err != nil {
+	if err := s.recordRead(r, p.Scope.WorkspaceID, audit.ActionAlertPrefix+req.State, "alert", id, nil); err != nil {
 		return err
 	}
 	a, err := s.monitor.Alert(r.Context(), p.Scope.WorkspaceID, id)
@@ -289,7 +289,7 @@ func (s *Server) securityDashboard(w http.ResponseWriter, r *http.Request, p ide
 	for _, a := range d.TopAccessors {
 		out.TopAccessors = append(out.TopAccessors, accessorView{AccountKind: string(a.AccountKind), AccountID: a.AccountID, Total: a.Total, ByKind: a.ByKind})
 	}
-	if err := s.recordRead(r, p.Scope.WorkspaceID, "security.dashboard.view", "", 0, nil); err != nil {
+	if err := s.recordRead(r, p.Scope.WorkspaceID, audit.ActionDashboardView, "", 0, nil); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -224,7 +224,7 @@ func (a *App) HTTPHandler(h api.Hardening) http.Handler {
 	}
 	web, err := web.New(web.Opts{Log: a.Log, Identity: a.Identity, Tickets: a.Tickets, Customers: a.Customers, Attachments: a.Attachments,
 		Departments: a.Departments, TLS: h.TLS || strings.HasPrefix(a.Config.PublicURL, "https://"), ClientIP: clientIP,
-		RecordRead: apiServer.RecordRead})
+		RecordRead: apiServer.RecordRead, Monitor: a.Monitor, Audit: a.Audit})
 	if err != nil {
 		panic(err) // templates are embedded: a failure here is a bug caught by any test
 	}

@@ -7,4 +7,8 @@ const (
 	ActionTicketList         = "ticket.list"
 	ActionSearch             = "search"
 	ActionAttachmentDownload = "attachment.download"
+	ActionDashboardView      = "security.dashboard.view"
+	ActionAuditExport        = "audit.export"
+	// ActionAlertPrefix is followed by the alert's new state.
+	ActionAlertPrefix = "alert."
 )

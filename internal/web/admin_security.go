@@ -20,13 +20,11 @@ import (
 // the same monitor and audit calls, records and step-up as the API's
 // /api/v1/security/… and /api/v1/audit routes.
 
-// Audit actions of these pages, as the API records them. They belong in
-// internal/audit beside ActionTicketView; until they are there they live
-// here, with the API's exact strings.
+// Audit actions of these pages: the API's, from internal/audit.
 const (
-	actionDashboardView = "security.dashboard.view"
-	actionAuditExport   = "audit.export"
-	actionAlertPrefix   = "alert."
+	actionDashboardView = audit.ActionDashboardView
+	actionAuditExport   = audit.ActionAuditExport
+	actionAlertPrefix   = audit.ActionAlertPrefix
 )
 
 // errNoMonitor says the page's service is not wired into this server.
