@@ -374,3 +374,44 @@ func TestWebPagesAreAuditedLikeTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestChangesAreRecordedOnceInTheirTransaction: a sign-in, a token and a
+// role change each leave exactly one record (written with the change, not
+// again after it).
+func TestChangesAreRecordedOnceInTheirTransaction(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		e := newAuthEnv(t, a)
+		e.setPolicy(func(p *identity.Security) { p.MFARequired = identity.MFANone })
+		const pw = "my agent passphrase is long"
+		agent := e.staff("agent", "ava", pw, e.f.Sales)
+		b := e.browser()
+		b.signIn(e.f.WS.Slug, "staff", agent.Email, pw)
+		b.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "once"}, nil)
+		admin := client{t, e.url, e.f.Tokens["admin"]}
+		admin.must(200, "PATCH", "/api/v1/users/"+itoa(agent.ID), map[string]any{"role": "supervisor"}, nil)
+		if err := a.Audit.FlushReads(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Audit.SealPending(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for action, filter := range map[string]string{
+			identity.EventSignIn:       "&actor_id=" + itoa(agent.ID),
+			identity.EventTokenCreated: "&actor_id=" + itoa(agent.ID),
+			identity.EventRoleChanged:  "&target_id=" + itoa(agent.ID),
+		} {
+			var recs struct {
+				Data []struct {
+					SessionID int64 `json:"session_id"`
+				} `json:"data"`
+			}
+			admin.must(200, "GET", "/api/v1/audit?action="+action+filter, nil, &recs)
+			if len(recs.Data) != 1 {
+				t.Errorf("%s: %d records, want 1", action, len(recs.Data))
+			}
+			if action == identity.EventSignIn && len(recs.Data) == 1 && recs.Data[0].SessionID == 0 {
+				t.Error("the sign-in record does not name its session")
+			}
+		}
+	})
+}

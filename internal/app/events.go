@@ -7,6 +7,7 @@ import (
 
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/audit"
+	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/requestinfo"
 )
@@ -21,9 +22,17 @@ type securityEvents struct {
 	warn  *slog.Logger
 }
 
+// RecordEvent records e inside the transaction of its change.
+func (s *securityEvents) RecordEvent(ctx context.Context, tx *db.Tx, e identity.Event) error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Record(ctx, tx, auditEntry(ctx, e))
+}
+
 func (s *securityEvents) SecurityEvent(ctx context.Context, e identity.Event) {
 	s.log.SecurityEvent(ctx, e)
-	if s.audit != nil {
+	if s.audit != nil && !e.InTransaction {
 		if err := s.audit.Write(ctx, auditEntry(ctx, e)); err != nil {
 			// The event happened; losing its record is worth shouting about.
 			s.warn.Error("audit record of a security event failed", "type", e.Type, "error", err.Error())

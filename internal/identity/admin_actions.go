@@ -32,6 +32,8 @@ func (s *Service) ResetMFA(ctx context.Context, p Principal, userID int64, c Cli
 		return errs.Field("user_id", "reset your own second factors from your security settings, not as an admin")
 	}
 	var n int64
+	ev := Event{Type: EventMFAReset, WorkspaceID: a.workspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID, SessionID: sessionID(p),
+		TargetKind: access.ActorUser, TargetID: a.id, IP: c.IP, UserAgent: c.UserAgent}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		for _, t := range []string{"totp_secrets", "recovery_codes", "webauthn_credentials"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE user_id = $1`, a.id); err != nil {
@@ -42,13 +44,16 @@ func (s *Service) ResetMFA(ctx context.Context, p Principal, userID int64, c Cli
 		if n, err = endSessions(ctx, tx, a.workspaceID, Staff, a.id, 0, "mfa reset"); err != nil {
 			return err
 		}
+		ev.Details = map[string]string{"sessions_ended": itoa(n)}
+		if err := s.inTx(ctx, tx, &ev); err != nil {
+			return err
+		}
 		return s.mailAccount(ctx, tx, a, mailMFAChanged, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent)})
 	})
 	if err != nil {
 		return err
 	}
-	s.emit(ctx, Event{Type: EventMFAReset, WorkspaceID: a.workspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID, SessionID: sessionID(p),
-		TargetKind: access.ActorUser, TargetID: a.id, IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"sessions_ended": itoa(n)}})
+	s.emit(ctx, ev)
 	return nil
 }
 

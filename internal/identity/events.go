@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/requestinfo"
 )
 
@@ -61,6 +62,17 @@ type Event struct {
 	UserAgent  string
 	// Details are small facts (method, reason, count), never personal data.
 	Details map[string]string
+	// InTransaction is set when the event was already recorded inside the
+	// transaction of the change it reports (see TxRecorder); sinks then
+	// only log and watch it.
+	InTransaction bool
+}
+
+// TxRecorder is an EventSink that can also record an event inside the
+// transaction of the change it reports, so that no change commits without
+// its record.
+type TxRecorder interface {
+	RecordEvent(ctx context.Context, tx *db.Tx, e Event) error
 }
 
 // EventSink receives security events. It must not block for long: it runs
@@ -95,15 +107,25 @@ type Client struct {
 	UserAgent string
 }
 
-func (s *Service) emit(ctx context.Context, e Event) {
-	if s.events == nil {
-		return
+// inTx records e inside tx when the sink can, and marks it so the emit
+// after the commit does not record it twice.
+func (s *Service) inTx(ctx context.Context, tx *db.Tx, e *Event) error {
+	r, ok := s.events.(TxRecorder)
+	if !ok {
+		return nil
 	}
+	s.fillClient(ctx, e)
+	if err := r.RecordEvent(ctx, tx, *e); err != nil {
+		return err
+	}
+	e.InTransaction = true
+	return nil
+}
+
+func (s *Service) fillClient(ctx context.Context, e *Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	// Calls that know no client (a service called with a scope) take it
-	// from the request.
 	info := requestinfo.From(ctx)
 	if e.IP == "" && e.UserAgent == "" {
 		e.IP, e.UserAgent = info.IP, info.UserAgent
@@ -111,5 +133,14 @@ func (s *Service) emit(ctx context.Context, e Event) {
 	if e.SessionID == 0 {
 		e.SessionID = info.SessionID
 	}
+}
+
+func (s *Service) emit(ctx context.Context, e Event) {
+	if s.events == nil {
+		return
+	}
+	// Calls that know no client (a service called with a scope) take it
+	// from the request.
+	s.fillClient(ctx, &e)
 	s.events.SecurityEvent(ctx, e)
 }

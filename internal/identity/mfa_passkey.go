@@ -191,6 +191,8 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, ch
 	now := db.Now()
 	var codes []string
 	var secret string
+	ev := Event{Type: EventMFAEnrolled, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"factor": FactorPasskey}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		userID, customerID := a.owner()
 		_, err := tx.ExecContext(ctx, `INSERT INTO webauthn_credentials (id, workspace_id, user_id, customer_id, credential_id, name_enc, credential, created_at)
@@ -207,13 +209,15 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p Principal, ch
 		if secret, err = s.advanceSession(ctx, tx, p.Session, StateActive, ""); err != nil {
 			return err
 		}
+		if err := s.inTx(ctx, tx, &ev); err != nil {
+			return err
+		}
 		return s.mailAccount(ctx, tx, a, mailMFAChanged, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent)})
 	})
 	if err != nil {
 		return Passkey{}, nil, "", err
 	}
-	s.emit(ctx, Event{Type: EventMFAEnrolled, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"factor": FactorPasskey}})
+	s.emit(ctx, ev)
 	return Passkey{ID: id, Name: name, CreatedAt: db.Time(now)}, codes, secret, nil
 }
 

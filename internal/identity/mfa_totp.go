@@ -168,6 +168,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, code string, c C
 	if err := s.throttled(ctx, s.mfaKey(a)); err != nil {
 		return nil, "", err
 	}
+	ev := Event{Type: EventMFAEnrolled, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"factor": FactorTOTP}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		ok, err := s.acceptTOTP(ctx, tx, a, code, false)
 		if err != nil {
@@ -182,6 +184,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, code string, c C
 		if secret, err = s.advanceSession(ctx, tx, p.Session, StateActive, ""); err != nil {
 			return err
 		}
+		if err := s.inTx(ctx, tx, &ev); err != nil {
+			return err
+		}
 		return s.mailAccount(ctx, tx, a, mailMFAChanged, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent)})
 	})
 	if err != nil {
@@ -191,8 +196,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p Principal, code string, c C
 		}
 		return nil, "", err
 	}
-	s.emit(ctx, Event{Type: EventMFAEnrolled, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"factor": FactorTOTP}})
+	s.emit(ctx, ev)
 	return codes, secret, nil
 }
 
@@ -220,6 +224,8 @@ func (s *Service) removeFactor(ctx context.Context, p Principal, a account, fact
 	if err != nil {
 		return err
 	}
+	ev := Event{Type: EventMFARemoved, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: sessionID(p),
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"factor": factor}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		n, err := del(tx)
 		if err != nil {
@@ -242,13 +248,15 @@ func (s *Service) removeFactor(ctx context.Context, p Principal, a account, fact
 				return err
 			}
 		}
+		if err := s.inTx(ctx, tx, &ev); err != nil {
+			return err
+		}
 		return s.mailAccount(ctx, tx, a, mailMFAChanged, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent)})
 	})
 	if err != nil {
 		return err
 	}
-	s.emit(ctx, Event{Type: EventMFARemoved, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: sessionID(p),
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"factor": factor}})
+	s.emit(ctx, ev)
 	return nil
 }
 

@@ -147,6 +147,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 	if err != nil {
 		return err
 	}
+	ev := Event{Type: EventPasswordChanged, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, IP: c.IP, UserAgent: c.UserAgent,
+		Details: map[string]string{"via": l.purpose}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		if err := useLink(ctx, tx, l.id); err != nil {
 			return err
@@ -159,13 +161,15 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string, 
 		if _, err := endSessions(ctx, tx, a.workspaceID, a.kind, a.id, 0, "password reset"); err != nil {
 			return err
 		}
+		if err := s.inTx(ctx, tx, &ev); err != nil {
+			return err
+		}
 		return s.mailAccount(ctx, tx, a, mailPasswordChanged, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent)})
 	})
 	if err != nil {
 		return err
 	}
-	s.emit(ctx, Event{Type: EventPasswordChanged, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, IP: c.IP, UserAgent: c.UserAgent,
-		Details: map[string]string{"via": l.purpose}})
+	s.emit(ctx, ev)
 	if a.locked {
 		s.emit(ctx, Event{Type: EventAccountUnlocked, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, IP: c.IP, UserAgent: c.UserAgent,
 			Details: map[string]string{"via": "password reset"}})
@@ -238,6 +242,8 @@ func (s *Service) startAfterProof(ctx context.Context, a account, method string,
 		state = StateEnroll
 	}
 	var res SignInResult
+	ev := Event{Type: EventSignIn, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"method": method, "state": state}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		if also != nil {
 			if err := also(tx); err != nil {
@@ -249,14 +255,17 @@ func (s *Service) startAfterProof(ctx context.Context, a account, method string,
 				return err
 			}
 		}
-		res.Secret, res.SessionID, err = s.startSession(ctx, tx, a, state, method, c)
-		return err
+		if res.Secret, res.SessionID, err = s.startSession(ctx, tx, a, state, method, c); err != nil {
+			return err
+		}
+		// The session and its record commit together.
+		ev.SessionID = res.SessionID
+		return s.inTx(ctx, tx, &ev)
 	})
 	if err != nil {
 		return SignInResult{}, err
 	}
 	res.State, res.Factors = state, factors
-	s.emit(ctx, Event{Type: EventSignIn, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: res.SessionID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"method": method, "state": state}})
+	s.emit(ctx, ev)
 	return res, nil
 }

@@ -81,6 +81,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return "", err
 	}
 	var secret string
+	ev := Event{Type: EventPasswordChanged, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"via": "change"}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+a.kind.table()+` SET password_hash = $1, password_changed_at = $2, failed_logins = 0 WHERE id = $3`,
 			hash, db.Now(), a.id); err != nil {
@@ -92,13 +94,15 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		if secret, err = s.advanceSession(ctx, tx, p.Session, StateActive, ""); err != nil {
 			return err
 		}
+		if err := s.inTx(ctx, tx, &ev); err != nil {
+			return err
+		}
 		return s.mailAccount(ctx, tx, a, mailPasswordChanged, accountMailData{IP: c.IP, Device: DescribeDevice(c.UserAgent)})
 	})
 	if err != nil {
 		return "", err
 	}
-	s.emit(ctx, Event{Type: EventPasswordChanged, WorkspaceID: a.workspaceID, ActorKind: a.actorKind(), ActorID: a.id, SessionID: p.Session.ID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"via": "change"}})
+	s.emit(ctx, ev)
 	return secret, nil
 }
 

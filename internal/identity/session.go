@@ -342,14 +342,18 @@ func (s *Service) RevokeSession(ctx context.Context, p Principal, kind AccountKi
 		return err
 	}
 	var n int64
+	ev := Event{Type: EventSessionRevoked, WorkspaceID: p.Scope.WorkspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID,
+		TargetKind: kind.actor(), TargetID: accountID, SessionID: sessionID, IP: c.IP, UserAgent: c.UserAgent}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $1, revoked_why = 'revoked' WHERE workspace_id = $2 AND `+kind.ownerColumn()+` = $3
 			AND id = $4 AND revoked_at IS NULL`, db.Now(), p.Scope.WorkspaceID, accountID, sessionID)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.inTx(ctx, tx, &ev)
 	})
 	if err != nil {
 		return err
@@ -357,8 +361,7 @@ func (s *Service) RevokeSession(ctx context.Context, p Principal, kind AccountKi
 	if n == 0 {
 		return errs.ErrNotFound
 	}
-	s.emit(ctx, Event{Type: EventSessionRevoked, WorkspaceID: p.Scope.WorkspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID,
-		TargetKind: kind.actor(), TargetID: accountID, SessionID: sessionID, IP: c.IP, UserAgent: c.UserAgent})
+	s.emit(ctx, ev)
 	return nil
 }
 
@@ -373,16 +376,20 @@ func (s *Service) RevokeSessions(ctx context.Context, p Principal, kind AccountK
 		keep = p.Session.ID
 	}
 	var n int64
+	ev := Event{Type: EventSessionRevoked, WorkspaceID: p.Scope.WorkspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID,
+		TargetKind: kind.actor(), TargetID: accountID, IP: c.IP, UserAgent: c.UserAgent}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		var err error
-		n, err = endSessions(ctx, tx, p.Scope.WorkspaceID, kind, accountID, keep, "revoked")
-		return err
+		if n, err = endSessions(ctx, tx, p.Scope.WorkspaceID, kind, accountID, keep, "revoked"); err != nil {
+			return err
+		}
+		ev.Details = map[string]string{"sessions": itoa(n), "scope": "all"}
+		return s.inTx(ctx, tx, &ev)
 	})
 	if err != nil {
 		return 0, err
 	}
-	s.emit(ctx, Event{Type: EventSessionRevoked, WorkspaceID: p.Scope.WorkspaceID, ActorKind: p.Scope.Kind, ActorID: p.Scope.ActorID,
-		TargetKind: kind.actor(), TargetID: accountID, IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"sessions": itoa(n), "scope": "all"}})
+	s.emit(ctx, ev)
 	return n, nil
 }
 

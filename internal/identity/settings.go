@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 
@@ -169,6 +170,10 @@ func (s *Service) SetSecuritySettings(ctx context.Context, scope access.Scope, p
 	if err := p.validate(); err != nil {
 		return Security{}, err
 	}
+	ev := Event{Type: EventSettingsChanged, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"mfa_required": p.MFARequired,
+			"staff_idle_minutes": strconv.Itoa(p.StaffIdleMinutes), "password_min_length": strconv.Itoa(p.PasswordMinLength),
+			"lockout_threshold": strconv.Itoa(p.LockoutThreshold)}}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		var raw string
 		if err := tx.QueryRowContext(ctx, `SELECT settings FROM workspaces WHERE id = $1`, scope.WorkspaceID).Scan(&raw); err != nil {
@@ -181,8 +186,10 @@ func (s *Service) SetSecuritySettings(ctx context.Context, scope access.Scope, p
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), scope.WorkspaceID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), scope.WorkspaceID); err != nil {
+			return err
+		}
+		return s.inTx(ctx, tx, &ev)
 	})
 	if err != nil {
 		return Security{}, err
@@ -190,7 +197,6 @@ func (s *Service) SetSecuritySettings(ctx context.Context, scope access.Scope, p
 	s.settings.mu.Lock()
 	delete(s.settings.m, scope.WorkspaceID)
 	s.settings.mu.Unlock()
-	s.emit(ctx, Event{Type: EventSettingsChanged, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"mfa_required": p.MFARequired}})
+	s.emit(ctx, ev)
 	return p, nil
 }

@@ -97,6 +97,16 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 		t.ExpiresAt = db.Time(now + in.TTL.Microseconds())
 		expires = now + in.TTL.Microseconds()
 	}
+	details := map[string]string{"token_id": itoa(id), "permissions": "owner's"}
+	if perms != nil {
+		details["permissions"] = perms.(string)
+	}
+	target, targetID := access.ActorUser, in.UserID
+	if in.CustomerID != 0 {
+		target, targetID = access.ActorCustomer, in.CustomerID
+	}
+	ev := Event{Type: EventTokenCreated, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		TargetKind: target, TargetID: targetID, IP: in.Client.IP, UserAgent: in.Client.UserAgent, Details: details}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		if err := ownerExists(ctx, tx, scope.WorkspaceID, in); err != nil {
 			return err
@@ -107,21 +117,15 @@ func (s *Service) CreateToken(ctx context.Context, scope access.Scope, in NewTok
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, workspace_id, user_id, customer_id, name, token_hash, prefix, created_at, expires_at, permissions)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			id, scope.WorkspaceID, db.NullID(in.UserID), db.NullID(in.CustomerID), in.Name, s.keys.TokenHash(secret), t.Prefix, now, expires, perms)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.inTx(ctx, tx, &ev)
 	})
 	if err != nil {
 		return Token{}, "", err
 	}
-	details := map[string]string{"token_id": itoa(id), "permissions": "owner's"}
-	if perms != nil {
-		details["permissions"] = perms.(string)
-	}
-	target, targetID := access.ActorUser, in.UserID
-	if in.CustomerID != 0 {
-		target, targetID = access.ActorCustomer, in.CustomerID
-	}
-	s.emit(ctx, Event{Type: EventTokenCreated, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
-		TargetKind: target, TargetID: targetID, IP: in.Client.IP, UserAgent: in.Client.UserAgent, Details: details})
+	s.emit(ctx, ev)
 	return t, secret, nil
 }
 
@@ -235,13 +239,17 @@ func (s *Service) RevokeToken(ctx context.Context, scope access.Scope, id int64,
 		args = append(args, scope.ActorID)
 	}
 	var n int64
+	ev := Event{Type: EventTokenRevoked, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"token_id": itoa(id)}}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return s.inTx(ctx, tx, &ev)
 	})
 	if err != nil {
 		return err
@@ -250,8 +258,7 @@ func (s *Service) RevokeToken(ctx context.Context, scope access.Scope, id int64,
 	if n == 0 {
 		return errs.ErrNotFound
 	}
-	s.emit(ctx, Event{Type: EventTokenRevoked, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"token_id": itoa(id)}})
+	s.emit(ctx, ev)
 	return nil
 }
 

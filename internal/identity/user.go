@@ -156,6 +156,8 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 		}
 	}
 	now := db.Now()
+	created := Event{Type: EventUserCreated, WorkspaceID: ws, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		TargetKind: access.ActorUser, TargetID: id, Details: map[string]string{"role": string(role)}}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, workspace_id, email_enc, email_idx, name_enc, role, password_hash, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, ws, emailEnc, emailIdx, nameEnc, string(role), hash, now)
@@ -169,6 +171,9 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 			if err := addMember(ctx, tx, ws, d, id); err != nil {
 				return err
 			}
+		}
+		if err := s.inTx(ctx, tx, &created); err != nil {
+			return err
 		}
 		if hash != "" {
 			return nil
@@ -184,8 +189,7 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 	if err != nil {
 		return User{}, err
 	}
-	s.emit(ctx, Event{Type: EventUserCreated, WorkspaceID: ws, ActorKind: scope.Kind, ActorID: scope.ActorID,
-		TargetKind: access.ActorUser, TargetID: id, Details: map[string]string{"role": string(role)}})
+	s.emit(ctx, created)
 	return s.GetUser(ctx, scope, id)
 }
 
@@ -354,6 +358,7 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 		}
 	}
 	now := db.Now()
+	events := userChangeEvents(scope, id, before, p)
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		ws := scope.WorkspaceID
 		if nameEnc != nil {
@@ -392,17 +397,31 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 				}
 			}
 		}
+		for i := range events {
+			if err := s.inTx(ctx, tx, &events[i]); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return User{}, err
 	}
 	s.tokens.purge() // role, membership or status changed: drop cached identities
+	for _, e := range events {
+		s.emit(ctx, e)
+	}
+	return s.GetUser(ctx, scope, id)
+}
+
+// userChangeEvents are the security events of a user change.
+func userChangeEvents(scope access.Scope, id int64, before User, p UserPatch) []Event {
 	base := Event{WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID, TargetKind: access.ActorUser, TargetID: id}
+	var out []Event
 	if p.Role != nil && access.Role(*p.Role) != before.Role {
 		e := base
 		e.Type, e.Details = EventRoleChanged, map[string]string{"from": string(before.Role), "to": *p.Role}
-		s.emit(ctx, e)
+		out = append(out, e)
 	}
 	if p.Disabled != nil && *p.Disabled != before.Disabled {
 		e := base
@@ -410,14 +429,14 @@ func (s *Service) UpdateUser(ctx context.Context, scope access.Scope, id int64, 
 		if *p.Disabled {
 			e.Type = EventUserDisabled
 		}
-		s.emit(ctx, e)
+		out = append(out, e)
 	}
 	if p.Departments != nil {
 		e := base
 		e.Type, e.Details = EventMembershipChanged, map[string]string{"departments": joinIDs(*p.Departments)}
-		s.emit(ctx, e)
+		out = append(out, e)
 	}
-	return s.GetUser(ctx, scope, id)
+	return out
 }
 
 // CountAdmins returns how many active admins a workspace has (CLI hints).
