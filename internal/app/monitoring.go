@@ -24,7 +24,9 @@ func (a accounts) Contact(ctx context.Context, ws int64, kind access.ActorKind, 
 	return monitor.Contact{Email: email, Name: name, Locale: locale, Workspace: workspace}, err
 }
 
-func (a accounts) Admins(ctx context.Context, ws int64) ([]int64, error) { return a.id.AdminIDs(ctx, ws) }
+func (a accounts) Admins(ctx context.Context, ws int64) ([]int64, error) {
+	return a.id.AdminIDs(ctx, ws)
+}
 
 // responder carries out the monitor's automatic responses.
 type responder struct{ id *identity.Service }
