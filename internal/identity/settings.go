@@ -144,14 +144,7 @@ func (s *Service) SecuritySettings(ctx context.Context, ws int64) (Security, err
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT settings FROM workspaces WHERE id = $1`, ws).Scan(&raw); err != nil {
 		return Security{}, err
 	}
-	var all struct {
-		Security Security `json:"security"`
-	}
-	_ = json.Unmarshal([]byte(raw), &all) // damaged settings fall back to the defaults
-	p := all.Security.withDefaults()
-	if p.validate() != nil {
-		p = DefaultSecurity
-	}
+	p := policyOf(raw)
 	s.settings.mu.Lock()
 	if s.settings.m == nil || len(s.settings.m) > 10000 {
 		s.settings.m = map[int64]cachedSecurity{}
@@ -159,6 +152,20 @@ func (s *Service) SecuritySettings(ctx context.Context, ws int64) (Security, err
 	s.settings.m[ws] = cachedSecurity{p: p, at: time.Now()}
 	s.settings.mu.Unlock()
 	return p, nil
+}
+
+// policyOf reads the policy out of a workspace's settings column, as it is
+// enforced: damaged or out-of-range settings fall back to the defaults.
+func policyOf(raw string) Security {
+	var all struct {
+		Security Security `json:"security"`
+	}
+	_ = json.Unmarshal([]byte(raw), &all)
+	p := all.Security.withDefaults()
+	if p.validate() != nil {
+		return DefaultSecurity
+	}
+	return p
 }
 
 // SetSecuritySettings replaces a workspace's sign-in policy (admins).
@@ -171,14 +178,16 @@ func (s *Service) SetSecuritySettings(ctx context.Context, scope access.Scope, p
 		return Security{}, err
 	}
 	ev := Event{Type: EventSettingsChanged, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
-		IP: c.IP, UserAgent: c.UserAgent, Details: map[string]string{"mfa_required": p.MFARequired,
-			"staff_idle_minutes": strconv.Itoa(p.StaffIdleMinutes), "password_min_length": strconv.Itoa(p.PasswordMinLength),
-			"lockout_threshold": strconv.Itoa(p.LockoutThreshold)}}
+		IP: c.IP, UserAgent: c.UserAgent}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		var raw string
 		if err := tx.QueryRowContext(ctx, `SELECT settings FROM workspaces WHERE id = $1`, scope.WorkspaceID).Scan(&raw); err != nil {
 			return err
 		}
+		// The policy replaced is read here, in the write, rather than from
+		// the cache: the event must say what was really in force, even when
+		// another instance changed it a moment ago.
+		ev.Details = policyChange(policyOf(raw), p)
 		all := map[string]any{}
 		_ = json.Unmarshal([]byte(raw), &all)
 		all["security"] = p
@@ -199,4 +208,17 @@ func (s *Service) SetSecuritySettings(ctx context.Context, scope access.Scope, p
 	s.settings.mu.Unlock()
 	s.emit(ctx, ev)
 	return p, nil
+}
+
+// policyChange is the details of a security_settings.changed event: the
+// new values under their own names and, under "<name>_from", the values
+// they replaced, so readers (the monitor) can tell a weaker policy from a
+// stronger one.
+func policyChange(old, p Security) map[string]string {
+	return map[string]string{
+		"mfa_required": p.MFARequired, "mfa_required_from": old.MFARequired,
+		"staff_idle_minutes": strconv.Itoa(p.StaffIdleMinutes), "staff_idle_minutes_from": strconv.Itoa(old.StaffIdleMinutes),
+		"password_min_length": strconv.Itoa(p.PasswordMinLength), "password_min_length_from": strconv.Itoa(old.PasswordMinLength),
+		"lockout_threshold": strconv.Itoa(p.LockoutThreshold), "lockout_threshold_from": strconv.Itoa(old.LockoutThreshold),
+	}
 }

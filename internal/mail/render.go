@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -39,7 +40,7 @@ func parseTemplates() map[string]map[string]*template.Template {
 	out := map[string]map[string]*template.Template{}
 	for _, locale := range []string{"en", "fa"} {
 		out[locale] = map[string]*template.Template{}
-		for _, kind := range Kinds {
+		for _, kind := range append(slices.Clone(Kinds), AlertKinds...) {
 			t := template.New(kind).Funcs(funcsFor(locale)).Option("missingkey=error")
 			out[locale][kind] = template.Must(t.ParseFS(templateFS,
 				"templates/"+locale+"/common.txt", "templates/"+locale+"/"+kind+".txt"))
@@ -49,8 +50,8 @@ func parseTemplates() map[string]map[string]*template.Template {
 }
 
 // Render fills the template of kind in locale ("fa" or "en"; anything else
-// is English) with data, usually an AccountMail. The subject comes back as
-// one line.
+// is English) with data: an AccountMail for Kinds, an AlertMail for
+// AlertKinds. The subject comes back as one line.
 func Render(kind, locale string, data any) (subject, body string, err error) {
 	if locale != "fa" {
 		locale = "en"
@@ -61,6 +62,9 @@ func Render(kind, locale string, data any) (subject, body string, err error) {
 	}
 	if a, ok := data.(AccountMail); ok && linkRequired[kind] && a.Link == "" {
 		return "", "", fmt.Errorf("mail: %s needs a link", kind)
+	}
+	if _, ok := data.(AlertMail); !ok && slices.Contains(AlertKinds, kind) {
+		return "", "", fmt.Errorf("mail: %s needs an AlertMail", kind)
 	}
 	var s, b bytes.Buffer
 	if err := t.ExecuteTemplate(&s, "subject", data); err != nil {
@@ -106,10 +110,12 @@ func tidyBody(s string) string {
 }
 
 func funcsFor(locale string) template.FuncMap {
+	f := template.FuncMap{"duration": durationEn, "when": whenEn,
+		"severity": severityName(locale), "rule": ruleName(locale), "number": number(locale)}
 	if locale == "fa" {
-		return template.FuncMap{"duration": durationFa, "when": whenFa}
+		f["duration"], f["when"] = durationFa, whenFa
 	}
-	return template.FuncMap{"duration": durationEn, "when": whenEn}
+	return f
 }
 
 // durationParts splits d into the one unit a reader needs.

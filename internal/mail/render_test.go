@@ -83,3 +83,45 @@ func TestRenderDetails(t *testing.T) {
 		t.Errorf("a line break in the workspace name reached the subject: %q", s)
 	}
 }
+
+func TestSecurityAlertFramesTheEnglishAlertInTheRecipientsLanguage(t *testing.T) {
+	a := mail.AlertMail{Name: "Sara", Workspace: "Acme", ID: 4711, Rule: "policy_weakened", Severity: "high",
+		Title: "Sign-in policy weakened by user #12", Explanation: "The workspace's sign-in policy was weakened by user #12.",
+		FirstSeen: time.Date(2025, 3, 21, 10, 4, 0, 0, time.UTC), Link: "https://desk.example.com/admin/security"}
+	subject, body, err := mail.RenderAlert("fa", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "هشدار امنیتی (بالا) در Acme: Sign-in policy weakened by user #12"; subject != want {
+		t.Errorf("fa subject %q, want %q", subject, want)
+	}
+	for _, part := range []string{"Sara گرامی", "«بالا»", a.Title, a.Explanation, "شمارهٔ ۴۷۱۱", "تضعیف سیاست ورود (policy_weakened)",
+		"۱ فروردین ۱۴۰۴", a.Link} {
+		if !strings.Contains(body, part) {
+			t.Errorf("fa body lacks %q:\n%s", part, body)
+		}
+	}
+	subject, body, err = mail.RenderAlert("en", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != "Security alert (high): Sign-in policy weakened by user #12" || hasPersian(subject+body) {
+		t.Errorf("en subject %q", subject)
+	}
+	for _, part := range []string{"high security alert in Acme", a.Explanation, "Alert #4711, rule policy_weakened", a.Link} {
+		if !strings.Contains(body, part) {
+			t.Errorf("en body lacks %q:\n%s", part, body)
+		}
+	}
+	// Without a dashboard link, and for a rule the mail does not know yet.
+	a.Link, a.Rule, a.FirstSeen = "", "some_new_rule", time.Time{}
+	for _, locale := range []string{"en", "fa"} {
+		_, body, err := mail.RenderAlert(locale, a)
+		if err != nil || !strings.Contains(body, "some_new_rule") || strings.Contains(body, "<no value>") {
+			t.Errorf("%s without link: %v\n%s", locale, err, body)
+		}
+	}
+	if _, _, err := mail.Render("security_alert", "en", mail.AccountMail{Workspace: "Acme"}); err == nil {
+		t.Error("an alert mail rendered from account data")
+	}
+}

@@ -53,10 +53,12 @@ func places(t testing.TB) *geoip.DB {
 	return world
 }
 
-// accounts answers the monitor from identity, as the wiring will.
+// accounts answers the monitor from identity, as the wiring will. Users
+// read English mail unless locales names another language for them.
 type accounts struct {
-	a  *app.App
-	ws string
+	a       *app.App
+	ws      string
+	locales map[int64]string
 }
 
 func (x accounts) Contact(ctx context.Context, ws int64, kind access.ActorKind, id int64) (monitor.Contact, error) {
@@ -67,7 +69,11 @@ func (x accounts) Contact(ctx context.Context, ws int64, kind access.ActorKind, 
 	if err != nil {
 		return monitor.Contact{}, err
 	}
-	return monitor.Contact{Email: u.Email, Name: u.Name, Locale: "en", Workspace: x.ws}, nil
+	locale := "en"
+	if l, ok := x.locales[id]; ok {
+		locale = l
+	}
+	return monitor.Contact{Email: u.Email, Name: u.Name, Locale: locale, Workspace: x.ws}, nil
 }
 
 func (x accounts) Admins(ctx context.Context, ws int64) ([]int64, error) {
@@ -127,6 +133,8 @@ type env struct {
 	clock *clock
 	resp  *responder
 	ws    int64
+	// locales sets a user's mail language (default English).
+	locales map[int64]string
 }
 
 // base is a fixed Sunday 10:00 in Tehran, so business hours are known.
@@ -135,8 +143,8 @@ var base = time.Date(2026, 3, 1, 6, 30, 0, 0, time.UTC)
 func newEnv(t *testing.T, a *app.App, opts ...func(*monitor.Options)) *env {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
-	e := &env{t: t, a: a, f: f, clock: &clock{t: base}, resp: &responder{}, ws: f.WS.ID}
-	o := monitor.Options{DB: a.DB, Keys: a.Keys, Mail: a.Mail, Places: places(t), Accounts: accounts{a: a, ws: f.WS.Name},
+	e := &env{t: t, a: a, f: f, clock: &clock{t: base}, resp: &responder{}, ws: f.WS.ID, locales: map[int64]string{}}
+	o := monitor.Options{DB: a.DB, Keys: a.Keys, Mail: a.Mail, Places: places(t), Accounts: accounts{a: a, ws: f.WS.Name, locales: e.locales},
 		Responder: e.resp, DescribeDevice: identity.DescribeDevice, Now: e.clock.Now, SessionsURL: "https://hesar.test/account/sessions"}
 	for _, fn := range opts {
 		fn(&o)

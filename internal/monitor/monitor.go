@@ -42,6 +42,7 @@ const (
 	SessionRevoked  = "session.revoked"
 	TokenCreated    = "token.created"
 	RoleChanged     = "user.role_changed"
+	PolicyChanged   = "security_settings.changed"
 	AccessView      = "ticket.view"
 	AccessSearch    = "search"
 	AccessDownload  = "attachment.download"

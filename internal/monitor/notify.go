@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"fmt"
 	netmail "net/mail"
 	"strings"
 	"time"
@@ -53,7 +52,8 @@ func (m *Monitor) afterOpened(ctx context.Context, st batchState, opened []opene
 }
 
 // alertMail is one message per recipient (the listed users, or else the
-// workspace's admins) for an alert at or above the mailing severity.
+// workspace's admins) for an alert at or above the mailing severity, in
+// each recipient's language.
 func (m *Monitor) alertMail(ctx context.Context, s Settings, a openedAlert) []mail.Message {
 	if severityRank(a.Severity) < severityRank(s.EmailSeverity) {
 		return nil
@@ -73,17 +73,13 @@ func (m *Monitor) alertMail(ctx context.Context, s Settings, a openedAlert) []ma
 			m.o.Log.Warn("monitor: no address for an alert recipient", "alert_id", a.ID, "user_id", id)
 			continue
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "Hesar raised a %s security alert in %s.\n\n%s\n\n%s\n\n", a.Severity, c.Workspace, a.Title, a.Explanation)
-		fmt.Fprintf(&b, "Alert #%d, rule %s, first seen %s UTC.\n", a.ID, a.Rule, a.FirstSeen.UTC().Format("2006-01-02 15:04"))
-		if m.o.DashboardURL != "" {
-			fmt.Fprintf(&b, "\nAcknowledge or resolve it on the security dashboard:\n%s\n", m.o.DashboardURL)
-		} else {
-			b.WriteString("\nAcknowledge or resolve it on the security dashboard.\n")
+		subject, body, err := mail.RenderAlert(c.Locale, mail.AlertMail{Name: c.Name, Workspace: c.Workspace, ID: a.ID, Rule: a.Rule,
+			Severity: a.Severity, Title: a.Title, Explanation: a.Explanation, FirstSeen: a.FirstSeen.UTC(), Link: m.o.DashboardURL})
+		if err != nil {
+			m.o.Log.Error("monitor: render alert mail", "alert_id", a.ID, "err", err)
+			continue
 		}
-		b.WriteString("\nAddresses and places are on the dashboard, not in this mail.\n")
-		out = append(out, mail.Message{WorkspaceID: a.ws, Kind: "security_alert", To: address(c),
-			Subject: fmt.Sprintf("Security alert (%s): %s", a.Severity, a.Title), Body: b.String()})
+		out = append(out, mail.Message{WorkspaceID: a.ws, Kind: "security_alert", To: address(c), Subject: subject, Body: body})
 	}
 	return out
 }

@@ -31,6 +31,8 @@ const (
 	RulePrivilege    = "privilege_raised"
 	RuleWideToken    = "wide_token"
 	RuleOffHours     = "admin_off_hours"
+	// RulePolicyWeakened: the workspace's sign-in policy made weaker.
+	RulePolicyWeakened = "policy_weakened"
 )
 
 // Severities, lowest first.
@@ -134,17 +136,18 @@ func Defaults() Settings {
 	newSignIn.NotifyUser = true
 	return Settings{
 		Rules: map[string]Rule{
-			RuleBruteForce:   r(High, 10, 15*time.Minute),
-			RuleSpraying:     r(High, 10, time.Hour),
-			RuleTravel:       r(High, 1000, 24*time.Hour),
-			RuleConcurrent:   r(Medium, 0, 12*time.Hour),
-			RuleNewSignIn:    newSignIn,
-			RuleExfiltration: r(High, 0, time.Hour),
-			RuleMFARemoved:   r(Medium, 0, 0),
-			RuleRecoveryUsed: r(Medium, 0, 0),
-			RulePrivilege:    r(High, 0, 0),
-			RuleWideToken:    r(Medium, 0, 0),
-			RuleOffHours:     r(Medium, 0, 0),
+			RuleBruteForce:     r(High, 10, 15*time.Minute),
+			RuleSpraying:       r(High, 10, time.Hour),
+			RuleTravel:         r(High, 1000, 24*time.Hour),
+			RuleConcurrent:     r(Medium, 0, 12*time.Hour),
+			RuleNewSignIn:      newSignIn,
+			RuleExfiltration:   r(High, 0, time.Hour),
+			RuleMFARemoved:     r(Medium, 0, 0),
+			RuleRecoveryUsed:   r(Medium, 0, 0),
+			RulePrivilege:      r(High, 0, 0),
+			RuleWideToken:      r(Medium, 0, 0),
+			RuleOffHours:       r(Medium, 0, 0),
+			RulePolicyWeakened: r(High, 0, 0),
 		},
 		Exfiltration: Exfiltration{Factor: 5, Floors: map[string]int{
 			AccessView: 300, AccessSearch: 150, AccessDownload: 100, AccessExport: 5, AccessCustomer: 200}},
