@@ -76,7 +76,9 @@ type Observation struct {
 	SessionID  int64
 	// Details are small facts: "permissions" of a token, "from"/"to" of a
 	// role change, "account_key" (an opaque keyed hash of the email tried
-	// for a failed sign-in on an unknown account), "count" for an export.
+	// for a failed sign-in on an unknown account), "count" for an export,
+	// each sign-in policy value and, under "<name>_from", the one it
+	// replaced (security_settings.changed).
 	Details map[string]string
 }
 
