@@ -376,28 +376,7 @@ func (s *Service) Counts(ctx context.Context, scope access.Scope, f Filter) (map
 		return nil, err
 	}
 	a := &args{}
-	where := []string{scopeSQL(scope, a)}
-	if f.DepartmentID != 0 {
-		where = append(where, "t.department_id = "+a.add(f.DepartmentID))
-	}
-	if len(f.Statuses) > 0 {
-		where = append(where, "t.status IN ("+inList(f.Statuses, a)+")")
-	}
-	if len(f.Priorities) > 0 {
-		where = append(where, "t.priority IN ("+inList(f.Priorities, a)+")")
-	}
-	if f.AssigneeID != 0 {
-		where = append(where, "t.assignee_id = "+a.add(f.AssigneeID))
-	}
-	if f.Unassigned {
-		where = append(where, "t.assignee_id IS NULL")
-	}
-	if f.CustomerID != 0 {
-		where = append(where, "t.customer_id = "+a.add(f.CustomerID))
-	}
-	if f.Tag != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.ticket_id = t.id AND tt.tag = "+a.add(f.Tag)+")")
-	}
+	where := append([]string{scopeSQL(scope, a)}, filterSQL(f, a)...)
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT t.status, COUNT(*) FROM tickets t WHERE `+strings.Join(where, " AND ")+` GROUP BY t.status`, a.list...)
 	if err != nil {
 		return nil, err
