@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -25,17 +27,39 @@ const langCookie = "hesar_lang"
 // Catalog is every message of one language, by key.
 type Catalog map[string]string
 
-// loadCatalogs reads the embedded message catalogs.
+// loadCatalogs reads the embedded message catalogs: messages/<lang>.json
+// and any messages/<area>.<lang>.json beside it, merged. Areas keep each
+// part of the UI's text in its own file; a key defined twice is an error,
+// so one file can never silently override another.
 func loadCatalogs() (map[string]Catalog, error) {
 	out := map[string]Catalog{}
 	for _, lang := range Languages {
-		raw, err := messageFS.ReadFile("messages/" + lang + ".json")
+		files, err := fs.Glob(messageFS, "messages/*"+lang+".json")
 		if err != nil {
 			return nil, err
 		}
-		var c Catalog
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("messages/%s.json: %w", lang, err)
+		c := Catalog{}
+		for _, f := range files {
+			if name := path.Base(f); name != lang+".json" && !strings.HasSuffix(name, "."+lang+".json") {
+				continue // "messages/xen.json" is not English
+			}
+			raw, err := messageFS.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			var part Catalog
+			if err := json.Unmarshal(raw, &part); err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			for k, v := range part {
+				if _, dup := c[k]; dup {
+					return nil, fmt.Errorf("%s: key %q is defined in another messages file too", f, k)
+				}
+				c[k] = v
+			}
+		}
+		if len(c) == 0 {
+			return nil, fmt.Errorf("no messages for language %q", lang)
 		}
 		out[lang] = c
 	}
