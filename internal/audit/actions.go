@@ -12,3 +12,11 @@ const (
 	// ActionAlertPrefix is followed by the alert's new state.
 	ActionAlertPrefix = "alert."
 )
+
+// Actions recorded for changes of a workspace's data-protection settings
+// (attachment.SetDataProtection), each with the new values and, under
+// "<name>_from", the ones they replaced.
+const (
+	ActionMaskingPolicyChanged    = "masking_policy.changed"
+	ActionAttachmentPolicyChanged = "attachment_policy.changed"
+)
