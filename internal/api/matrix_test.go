@@ -64,6 +64,7 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 		"GET /readyz":              c("GET", "/readyz", none, "AAAAAAA"),
 		"GET /api/v1/openapi.json": c("GET", "/api/v1/openapi.json", none, "AAAAAAA"),
 		"GET /api/v1/me":           c("GET", "/api/v1/me", none, "AAAAAAU"),
+		"PATCH /api/v1/me":         c("PATCH", "/api/v1/me", func(string) any { return map[string]any{"locale": "fa"} }, "AAAAAAU"),
 
 		// A wrong password is a 401 for anyone; the other public auth
 		// routes refuse the bogus input (4xx) or accept without saying

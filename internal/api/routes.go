@@ -46,6 +46,7 @@ func Routes() []Route {
 		{"GET", "/readyz", public, (*Server).readyz},
 		{"GET", "/api/v1/openapi.json", public, (*Server).openAPI},
 		{"GET", "/api/v1/me", perms(access.Authenticated), (*Server).me},
+		{"PATCH", "/api/v1/me", perms(access.Authenticated), (*Server).updateMe},
 
 		// Signing in and recovering access.
 		{"POST", "/api/v1/auth/signin", public, (*Server).signIn},

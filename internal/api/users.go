@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
 )
 
@@ -23,15 +24,40 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, p identity.Principal
 			return err
 		}
 		out["user"] = viewUser(u)
+		out["locale"] = u.Locale
 	case access.ActorCustomer:
 		c, err := s.customers.Get(r.Context(), sc, sc.ActorID)
 		if err != nil {
 			return err
 		}
 		out["customer"] = viewCustomer(c)
+		if out["locale"], err = s.identity.Locale(r.Context(), sc); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+type updateMeRequest struct {
+	Locale *string `json:"locale"`
+}
+
+// updateMe saves the caller's own preferences (today: the language).
+func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var req updateMeRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Locale == nil {
+		var v errs.Validator
+		v.Add("locale", "is required: fa, en, or \"\" to follow the browser")
+		return v.Err()
+	}
+	if err := s.identity.SetLocale(r.Context(), p.Scope, *req.Locale); err != nil {
+		return err
+	}
+	return s.me(w, r, p)
 }
 
 type createUserRequest struct {

@@ -160,6 +160,7 @@ type userView struct {
 	Permissions []access.Permission `json:"permissions"`
 	Departments []int64             `json:"departments"`
 	Disabled    bool                `json:"disabled"`
+	Locale      string              `json:"locale"`
 	CreatedAt   time.Time           `json:"created_at"`
 	UpdatedAt   time.Time           `json:"updated_at"`
 }
@@ -170,7 +171,7 @@ func viewUser(u identity.User) userView {
 		depts = []int64{}
 	}
 	return userView{ID: u.ID, Email: u.Email, Name: u.Name, Role: string(u.Role), Permissions: access.PermissionsOf(u.Role),
-		Departments: depts, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Departments: depts, Disabled: u.Disabled, Locale: u.Locale, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 type tokenView struct {

@@ -49,6 +49,8 @@ type SessionInfo struct {
 	AccountID int64
 	State     string
 	AuthAt    time.Time
+	// Locale is the account's saved language ("" when none is saved).
+	Locale string
 }
 
 // Fresh reports whether the session proved its identity within the
@@ -187,15 +189,16 @@ func (s *Service) AuthenticateSession(ctx context.Context, secret string) (Princ
 		role                                       sql.NullString
 		userDisabled, userLocked, customerLocked   sql.NullInt64
 		org, orgAccess                             sql.NullInt64
+		locale                                     string
 	)
 	err := s.db.Read().QueryRowContext(ctx, `
 		SELECT s.id, s.workspace_id, s.user_id, s.customer_id, s.state, s.created_at, s.last_seen_at, s.expires_at, s.auth_at, s.revoked_at,
-		       u.role, u.disabled_at, u.locked_at, c.locked_at, c.organization_id, c.org_access
+		       u.role, u.disabled_at, u.locked_at, c.locked_at, c.organization_id, c.org_access, COALESCE(u.locale, c.locale, '')
 		FROM sessions s
 		LEFT JOIN users u ON u.id = s.user_id
 		LEFT JOIN customers c ON c.id = s.customer_id
 		WHERE s.secret_hash = $1`, s.keys.TokenHash(secret)).Scan(&id, &ws, &userID, &customerID, &state, &created, &lastSeen, &expires, &authAt, &revoked,
-		&role, &userDisabled, &userLocked, &customerLocked, &org, &orgAccess)
+		&role, &userDisabled, &userLocked, &customerLocked, &org, &orgAccess, &locale)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, errs.ErrUnauthenticated
 	}
@@ -219,7 +222,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, secret string) (Princ
 		s.endSessionAsync(id, "idle")
 		return Principal{}, errs.ErrUnauthenticated
 	}
-	si := &SessionInfo{ID: id, Kind: kind, State: state, AuthAt: db.Time(authAt)}
+	si := &SessionInfo{ID: id, Kind: kind, State: state, AuthAt: db.Time(authAt), Locale: locale}
 	var scope access.Scope
 	if kind == Customer {
 		si.AccountID = customerID.Int64

@@ -94,8 +94,10 @@ type User struct {
 	Role        access.Role
 	Departments []int64
 	Disabled    bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Locale is the language the user chose ("" follows the browser).
+	Locale    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // NewUser is what CreateUser needs.
@@ -206,7 +208,7 @@ func addMember(ctx context.Context, tx *db.Tx, ws, departmentID, userID int64) e
 	return err
 }
 
-const userColumns = `id, workspace_id, email_enc, name_enc, role, disabled_at, created_at, updated_at`
+const userColumns = `id, workspace_id, email_enc, name_enc, role, disabled_at, created_at, updated_at, locale`
 
 // GetUser returns one user of the scope's workspace.
 func (s *Service) GetUser(ctx context.Context, scope access.Scope, id int64) (User, error) {
@@ -251,7 +253,7 @@ func (s *Service) scanUser(ctx context.Context, row scanner) (User, error) {
 	var role string
 	var disabled sql.NullInt64
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.WorkspaceID, &emailEnc, &nameEnc, &role, &disabled, &created, &updated); err != nil {
+	if err := row.Scan(&u.ID, &u.WorkspaceID, &emailEnc, &nameEnc, &role, &disabled, &created, &updated, &u.Locale); err != nil {
 		return User{}, err
 	}
 	var err error
