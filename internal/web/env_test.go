@@ -28,7 +28,11 @@ import (
 	"github.com/hesar/hesar/internal/web"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.Run(m)) }
+func TestMain(m *testing.M) {
+	code := testutil.Run(m)
+	stopChromium()
+	os.Exit(code)
+}
 
 // env is a fixture workspace served the way `hesar serve` will: the API
 // under /api/, the web pages everywhere else, with a real SMTP server

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"testing"
 
@@ -25,7 +24,7 @@ import (
 // site's name, so this test serves Hesar at http://localhost:<port> with
 // an identity service whose public URL says so.
 func TestBrowserPasskeysAddSignInAndSecondFactor(t *testing.T) {
-	chrome := chromiumPath(t)
+	browserCtx := sharedChromium(t)
 	a := testutil.App(t, "sqlite")
 	f := testutil.NewFixture(t, a)
 	var h http.Handler
@@ -50,18 +49,7 @@ func TestBrowserPasskeysAddSignInAndSecondFactor(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chrome))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("start %s: %v", chrome, err)
-	}
-	b := newBrowser(t, browserCtx, base, t.TempDir())
+	b := newBrowser(t, browserCtx, base, "")
 	if _, err := chromedp.Call(b.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatal(err)
 	}
