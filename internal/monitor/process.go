@@ -98,6 +98,8 @@ func (m *Monitor) detect(ctx context.Context, tx *db.Tx, st batchState, o Observ
 		return m.accountChange(ctx, tx, s, st.admins[o.WorkspaceID], o, f)
 	case PolicyChanged:
 		return m.policyChanged(ctx, tx, s, o, f)
+	case DataProtectionChanged:
+		return m.dataProtectionChanged(ctx, tx, s, o, f)
 	case AccessView, AccessSearch, AccessDownload, AccessExport, AccessCustomer:
 		return m.accessed(ctx, tx, s, o, f)
 	}

@@ -2,7 +2,6 @@ package ticket
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -114,12 +113,5 @@ func (s *Service) readPolicy(ctx context.Context, ws int64) (string, error) {
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT settings FROM workspaces WHERE id = $1`, ws).Scan(&raw); err != nil {
 		return "", err
 	}
-	var settings struct {
-		Masking string `json:"masking"`
-	}
-	_ = json.Unmarshal([]byte(raw), &settings) // a damaged setting falls back to the safe default
-	if settings.Masking == PolicyRedact {
-		return PolicyRedact, nil
-	}
-	return PolicyMask, nil
+	return MaskingPolicyOf([]byte(raw)), nil
 }
