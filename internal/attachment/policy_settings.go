@@ -55,7 +55,9 @@ type DataProtectionChange struct {
 func (c DataProtectionChange) MaskingChanged() bool { return c.From.Masking != c.To.Masking }
 
 // AttachmentsChanged reports whether the attachment policy changed.
-func (c DataProtectionChange) AttachmentsChanged() bool { return c.From.Attachments != c.To.Attachments }
+func (c DataProtectionChange) AttachmentsChanged() bool {
+	return c.From.Attachments != c.To.Attachments
+}
 
 // Changed reports whether anything changed.
 func (c DataProtectionChange) Changed() bool { return c.MaskingChanged() || c.AttachmentsChanged() }
