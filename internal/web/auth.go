@@ -20,13 +20,48 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, q *req) error {
 
 // switchLanguage remembers the chosen language and goes back to the page
 // it was chosen on (a path on this site only).
-func (s *Server) switchLanguage(w http.ResponseWriter, r *http.Request, _ *req) error {
+func (s *Server) switchLanguage(w http.ResponseWriter, r *http.Request, q *req) error {
 	lang := r.PathValue("lang")
 	if !validLang(lang) {
 		return errNotFoundPage
 	}
 	s.setPreference(w, r, langCookie, lang)
+	// A signed-in person's choice is saved with their account, so it
+	// follows them to other devices and into the mail Hesar sends them.
+	// Only when they clicked it here: a link on another site must not
+	// change anyone's settings (this is a GET).
+	if q.signed && sameSiteNavigation(r) {
+		if err := s.identity.SetLocale(r.Context(), q.P.Scope, lang); err != nil {
+			s.log.WarnContext(r.Context(), "could not save the language chosen", "err", err)
+		}
+	}
 	return seeOther(w, r, localPath(r.URL.Query().Get("next")))
+}
+
+// sameSiteNavigation reports whether the browser says the request came
+// from this site's own page, or was typed or bookmarked.
+func sameSiteNavigation(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	}
+	return false
+}
+
+// saveLanguage saves the language chosen on the security page: fa, en, or
+// none (the browser decides).
+func (s *Server) saveLanguage(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	lang := r.PostFormValue("locale")
+	if err := s.identity.SetLocale(r.Context(), q.P.Scope, lang); err != nil {
+		return s.securityFailed(w, r, q, err, nil)
+	}
+	if lang != "" {
+		s.setPreference(w, r, langCookie, lang)
+	}
+	return seeOther(w, r, localPath(r.PostFormValue("next")))
 }
 
 // localPath keeps a redirect target on this site: a path, never a scheme,

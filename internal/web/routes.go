@@ -78,6 +78,7 @@ func routes() []route {
 		{"GET /account/sessions", active, "", (*Server).sessionsPage},
 		{"POST /account/sessions/{id}/revoke", active, "", (*Server).revokeSession},
 		{"POST /account/sessions/revoke-others", active, "", (*Server).revokeOtherSessions},
+		{"POST /account/language", active, "", (*Server).saveLanguage},
 
 		// Agent console.
 		{"GET /console/signin", public, "", (*Server).staffSignInPage},
@@ -162,8 +163,11 @@ func (q *req) state() string {
 }
 
 func (s *Server) newReq(r *http.Request) *req {
-	lang := pickLanguage(r)
-	return &req{L: &Locale{Lang: lang, msgs: s.catalogs[lang], zone: s.zone}}
+	return &req{L: s.locale(pickLanguage(r))}
+}
+
+func (s *Server) locale(lang string) *Locale {
+	return &Locale{Lang: lang, msgs: s.catalogs[lang], zone: s.zone}
 }
 
 // guard resolves the session, keeps each page to the people it is for,
@@ -175,6 +179,11 @@ func (s *Server) guard(rt route) http.Handler {
 			p, err := s.identity.AuthenticateSession(r.Context(), secret)
 			if err == nil {
 				q.P, q.signed = p, true
+				// The language the person saved comes before the
+				// browser's: they chose it, on whatever device.
+				if p.Session != nil && validLang(p.Session.Locale) {
+					q.L = s.locale(p.Session.Locale)
+				}
 			}
 		}
 		if err := allowed(rt.Need, q); err != nil {

@@ -70,11 +70,19 @@ type SecurityPage struct {
 	// NewToken is a token's secret, shown once on the response that made it.
 	NewToken, NewTokenName string
 	TokenLimited           bool
-	Errors                 FieldErrors
+	// Locale is the saved language ("" follows the browser), one of
+	// LocaleChoices.
+	Locale        string
+	LocaleChoices []string
+	Errors        FieldErrors
 }
 
 func (s *Server) securityView(r *http.Request, q *req) (SecurityPage, error) {
-	v := SecurityPage{Page: s.page(r, q, "title.security"), Fresh: !stale(q), Errors: FieldErrors{}}
+	v := SecurityPage{Page: s.page(r, q, "title.security"), Fresh: !stale(q), Errors: FieldErrors{},
+		LocaleChoices: []string{"fa", "en", ""}}
+	if q.P.Session != nil {
+		v.Locale = q.P.Session.Locale
+	}
 	v.Passkeys = true
 	factors, err := s.identity.MyFactors(r.Context(), q.P)
 	if err != nil {
