@@ -17,10 +17,16 @@ import (
 // has one, else the password (the identity service's rule).
 type StepUpForm struct {
 	Page
-	TOTP   bool
-	Next   string
-	Errors FieldErrors
+	// The account's second factors: any of them proves it is the person;
+	// an account without one confirms with its password.
+	TOTP, Passkey, Recovery bool
+	Next                    string
+	Errors                  FieldErrors
 }
+
+// SecondFactor reports whether the account proves itself with a second
+// factor (then the password is not enough).
+func (v StepUpForm) SecondFactor() bool { return v.TOTP || v.Passkey || v.Recovery }
 
 func (s *Server) stepUpView(r *http.Request, q *req, next string) (StepUpForm, error) {
 	factors, err := s.identity.MyFactors(r.Context(), q.P)
@@ -29,8 +35,14 @@ func (s *Server) stepUpView(r *http.Request, q *req, next string) (StepUpForm, e
 	}
 	v := StepUpForm{Page: s.page(r, q, "title.step_up"), Next: localPath(next), Errors: FieldErrors{}}
 	for _, f := range factors {
-		if f == identity.FactorTOTP {
+		switch f {
+		case identity.FactorTOTP:
 			v.TOTP = true
+		case identity.FactorPasskey:
+			v.Passkey = true
+			v.Passkeys = true // the page loads passkey.js
+		case identity.FactorRecovery:
+			v.Recovery = true
 		}
 	}
 	return v, nil
@@ -44,6 +56,19 @@ func (s *Server) stepUpPage(w http.ResponseWriter, r *http.Request, q *req) erro
 	return s.render(w, r, http.StatusOK, "step_up", v)
 }
 
+// stepUpPasskeyOptions starts a passkey proof for a signed-in person
+// (passkey.js asks for it from the step-up page).
+func (s *Server) stepUpPasskeyOptions(w http.ResponseWriter, r *http.Request, q *req) error {
+	options, handle, err := s.identity.BeginPasskeyProof(r.Context(), q.P)
+	if err != nil {
+		return err
+	}
+	writeCeremony(w, options, handle)
+	return nil
+}
+
+// stepUp takes one proof: a code, a recovery code, a passkey's answer, or
+// (for an account without a second factor) the password.
 func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err := parseForm(w, r); err != nil {
 		return err
@@ -52,19 +77,37 @@ func (s *Server) stepUp(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err != nil {
 		return err
 	}
+	pr := identity.Proof{TOTP: strings.TrimSpace(r.PostFormValue("code")), RecoveryCode: strings.TrimSpace(r.PostFormValue("recovery_code")),
+		Challenge: r.PostFormValue("challenge")}
+	if resp := r.PostFormValue("response"); resp != "" {
+		pr.Passkey = []byte(resp)
+	}
+	field := "password"
+	switch {
+	case pr.TOTP != "":
+		field = "code"
+	case pr.RecoveryCode != "":
+		field = "recovery_code"
+	case pr.Challenge != "" || len(pr.Passkey) > 0:
+		field = "form"
+	}
 	var secret string
-	if v.TOTP {
-		secret, err = s.identity.VerifySecondFactor(r.Context(), q.P, identity.Proof{TOTP: strings.TrimSpace(r.PostFormValue("code"))}, s.client(r))
+	if v.SecondFactor() {
+		if field == "password" { // nothing given
+			field = "code"
+			if !v.TOTP {
+				field = "recovery_code"
+			}
+		}
+		secret, err = s.identity.VerifySecondFactor(r.Context(), q.P, pr, s.client(r))
 	} else {
 		secret, err = s.identity.StepUpWithPassword(r.Context(), q.P, r.PostFormValue("password"), s.client(r))
 	}
 	if err != nil {
 		if s.signInError(q.L, err) == nil {
-			return err
-		}
-		field := "password"
-		if v.TOTP {
-			field = "code"
+			if _, ok := fieldErrors(q.L, err); !ok {
+				return err
+			}
 		}
 		msg, throttled := throttleMessage(q.L, err)
 		if !throttled {

@@ -73,6 +73,7 @@ func routes() []route {
 		{"POST /auth/signout", anySession, "", (*Server).signOut},
 		{"GET /auth/step-up", active, "", (*Server).stepUpPage},
 		{"POST /auth/step-up", active, "", (*Server).stepUp},
+		{"POST /auth/step-up/passkey/options", active, "", (*Server).stepUpPasskeyOptions},
 
 		// The signed-in person's own sessions.
 		{"GET /account/sessions", active, "", (*Server).sessionsPage},
