@@ -177,6 +177,9 @@ func matrixCases(f *testutil.Fixture, fin int64, tokenID, spareUser int64) map[s
 		"POST /api/v1/users/{id}/password-setup": c("POST", user+"/password-setup", none, "AFFFFFU"),
 		"GET /api/v1/settings/security":          c("GET", "/api/v1/settings/security", none, "AFFFFFU"),
 		"PUT /api/v1/settings/security":          c("PUT", "/api/v1/settings/security", func(string) any { return map[string]any{"mfa_required": "none"} }, "AFFFFFU"),
+		"GET /api/v1/settings/data-protection":   c("GET", "/api/v1/settings/data-protection", none, "AFFFFFU"),
+		"PUT /api/v1/settings/data-protection": c("PUT", "/api/v1/settings/data-protection",
+			func(string) any { return map[string]any{"attachments": map[string]any{"max_bytes": 20 << 20}} }, "AFFFFFU"),
 
 		// Supervisors read the log of their departments' members.
 		"GET /api/v1/audit":                  c("GET", "/api/v1/audit", none, "AAFFFFU"),

@@ -122,6 +122,8 @@ func Routes() []Route {
 		{"POST", "/api/v1/users/{id}/password-setup", perms(access.UserManage), (*Server).sendPasswordSetup},
 		{"GET", "/api/v1/settings/security", perms(access.UserManage), (*Server).getSecuritySettings},
 		{"PUT", "/api/v1/settings/security", perms(access.UserManage), (*Server).putSecuritySettings},
+		{"GET", "/api/v1/settings/data-protection", perms(access.UserManage), (*Server).getDataProtection},
+		{"PUT", "/api/v1/settings/data-protection", perms(access.UserManage), (*Server).putDataProtection},
 
 		{"GET", "/api/v1/audit", perms(access.AuditRead), (*Server).listAudit},
 		{"GET", "/api/v1/audit/export", perms(access.AuditRead), (*Server).exportAudit},

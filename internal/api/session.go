@@ -109,6 +109,7 @@ var stepUpRoutes = map[string]bool{
 	"POST /api/v1/users/{id}/mfa-reset":                 true,
 	"POST /api/v1/users/{id}/unlock":                    true,
 	"PUT /api/v1/settings/security":                     true,
+	"PUT /api/v1/settings/data-protection":              true,
 	"GET /api/v1/audit/export":                          true,
 	"PUT /api/v1/security/monitoring":                   true,
 }
