@@ -30,6 +30,9 @@ type NewTicket struct {
 	Customer     *customer.NewCustomer
 	Tags         []string
 	Channel      string
+	// InWrite, when set, runs inside the ticket's write with the new
+	// ticket's and first message's ids (see NewMessage.InWrite).
+	InWrite WriteHook
 }
 
 var tagPattern = regexp.MustCompile(`^[\p{L}\p{N}_\-.:]+$`)
@@ -190,6 +193,11 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 		}
 		if err != nil {
 			return err
+		}
+		if in.InWrite != nil {
+			if err := in.InWrite(ctx, tx, t.ID, messageID); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, ws, "ticket.create", t, map[string]string{"department_id": idString(t.DepartmentID), "channel": string(t.Channel)})
 	})

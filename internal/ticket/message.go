@@ -13,7 +13,15 @@ type NewMessage struct {
 	Kind   MessageKind
 	Body   string
 	Status *Status
+	// InWrite, when set, runs inside the message's write after its rows
+	// are in, with the ticket's and the new message's ids: what must be
+	// committed with the message or not at all (its files). An error
+	// undoes the message.
+	InWrite WriteHook
 }
+
+// WriteHook is work done inside the transaction that adds a message.
+type WriteHook func(ctx context.Context, tx *db.Tx, ticketID, messageID int64) error
 
 // AddMessage adds a reply or note to a ticket the scope can see. Replies by
 // staff set the first-response time and open a new ticket; a customer's
@@ -115,6 +123,11 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		}
 		if err := insertEvent(ctx, tx, scope, ids[1], ws, t.ID, string(in.Kind), "", idString(msgID), now); err != nil {
 			return err
+		}
+		if in.InWrite != nil {
+			if err := in.InWrite(ctx, tx, t.ID, msgID); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, ws, "ticket."+string(in.Kind), t, map[string]string{"message_id": idString(msgID)})
 	})
