@@ -24,6 +24,8 @@ type Option struct {
 	Label    string
 	Selected bool
 	URL      string
+	// Count is a queue badge ("" for none).
+	Count string
 }
 
 // Queue is the ticket list with its filters.
@@ -35,8 +37,11 @@ type Queue struct {
 	Priorities  []Option
 	Tickets     []TicketRow
 	Next        string
-	// View, Status, Priority and Department echo the filter for the form.
-	View, Status, Priority, Department string
+	// View, Status, Priority, Department and Sort echo the filter for the
+	// form.
+	View, Status, Priority, Department, Sort string
+	// Sorts are the orders the queue offers, with their links.
+	Sorts []Option
 	// Query is the search, on the search page.
 	Query  string
 	Search bool
@@ -84,36 +89,87 @@ func (s *Server) directory(ctx context.Context, scope access.Scope) (directory, 
 // activeStatuses are the statuses of work still to do (the default view).
 var activeStatuses = []ticket.Status{ticket.StatusNew, ticket.StatusOpen, ticket.StatusPending, ticket.StatusOnHold}
 
-func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
-	in := r.URL.Query()
-	view, status, dept, prio := in.Get("view"), in.Get("status"), in.Get("department"), in.Get("priority")
-	f := ticket.Filter{Cursor: in.Get("cursor"), Limit: ticket.DefaultPageSize}
-	switch view {
+// queueFilter is a queue's view, filters and order as its URL gives them;
+// anything unknown falls back to the default (mine, active, newest
+// activity first).
+type queueFilter struct {
+	view, status, dept, prio, sort string
+}
+
+func readQueueFilter(in url.Values) queueFilter {
+	f := queueFilter{view: in.Get("view"), status: in.Get("status"), dept: in.Get("department"), prio: in.Get("priority"), sort: in.Get("sort")}
+	if f.view != "unassigned" && f.view != "all" {
+		f.view = "mine"
+	}
+	if f.status != "any" && !ticket.ValidStatus(ticket.Status(f.status)) {
+		f.status = "active"
+	}
+	if !ticket.ValidPriority(ticket.Priority(f.prio)) {
+		f.prio = ""
+	}
+	if id, err := strconv.ParseInt(f.dept, 10, 64); err != nil || id <= 0 {
+		f.dept = ""
+	}
+	// The ticket indexes end in (updated_at, id), so a page is an index
+	// range read in either direction. Orders by creation or priority would
+	// need indexes of their own on every (department, status) pair; until
+	// the store has them the queue offers what it can serve at a million
+	// tickets: last updated first, or the longest waiting first.
+	if f.sort != "oldest" {
+		f.sort = "updated"
+	}
+	return f
+}
+
+// ticketFilter is the store's filter for a queue; me is the agent.
+func (f queueFilter) ticketFilter(me int64) ticket.Filter {
+	tf := ticket.Filter{Limit: ticket.DefaultPageSize, Oldest: f.sort == "oldest"}
+	switch f.view {
 	case "unassigned":
-		f.Unassigned = true
-	case "all":
+		tf.Unassigned = true
+	case "mine":
+		tf.AssigneeID = me
+	}
+	switch f.status {
+	case "any":
+	case "active":
+		tf.Statuses = activeStatuses
 	default:
-		view = "mine"
-		f.AssigneeID = q.P.Scope.ActorID
+		tf.Statuses = []ticket.Status{ticket.Status(f.status)}
 	}
-	switch {
-	case status == "any":
-	case ticket.ValidStatus(ticket.Status(status)):
-		f.Statuses = []ticket.Status{ticket.Status(status)}
-	default:
-		status = "active"
-		f.Statuses = activeStatuses
+	if f.prio != "" {
+		tf.Priorities = []ticket.Priority{ticket.Priority(f.prio)}
 	}
-	if ticket.ValidPriority(ticket.Priority(prio)) {
-		f.Priorities = []ticket.Priority{ticket.Priority(prio)}
-	} else {
-		prio = ""
+	if f.dept != "" {
+		tf.DepartmentID, _ = strconv.ParseInt(f.dept, 10, 64)
 	}
-	if id, err := strconv.ParseInt(dept, 10, 64); err == nil && id > 0 {
-		f.DepartmentID = id
-	} else {
-		dept = ""
+	return tf
+}
+
+// url is the queue's address with this filter, defaults left out, so a
+// view can be bookmarked and every link keeps the rest of the filter.
+func (f queueFilter) url() string {
+	u := url.Values{"view": {f.view}, "status": {f.status}}
+	if f.dept != "" {
+		u.Set("department", f.dept)
 	}
+	if f.prio != "" {
+		u.Set("priority", f.prio)
+	}
+	if f.sort != "updated" {
+		u.Set("sort", f.sort)
+	}
+	return "/console/?" + u.Encode()
+}
+
+// countCap is where the queue's badges stop counting (ticket.CountUpTo):
+// a badge at the cap reads "999+".
+const countCap = 1000
+
+func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
+	qf := readQueueFilter(r.URL.Query())
+	f := qf.ticketFilter(q.P.Scope.ActorID)
+	f.Cursor = r.URL.Query().Get("cursor")
 	page, err := s.tickets.List(r.Context(), q.P.Scope, f)
 	if err != nil {
 		return err
@@ -121,27 +177,60 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionTicketList, "", 0, map[string]string{"count": strconv.Itoa(len(page.Tickets)), "via": "console"}); err != nil {
 		return err
 	}
-	v := Queue{Page: s.page(r, q, "title.queue"), View: view, Status: status, Department: dept, Priority: prio}
-	link := func(view, status, dept string) string {
-		u := url.Values{"view": {view}, "status": {status}}
-		if dept != "" {
-			u.Set("department", dept)
-		}
-		if prio != "" {
-			u.Set("priority", prio)
-		}
-		return "/console/?" + u.Encode()
-	}
+	v := Queue{Page: s.page(r, q, "title.queue"), View: qf.view, Status: qf.status, Department: qf.dept, Priority: qf.prio, Sort: qf.sort}
 	if err := s.fillQueue(r.Context(), q, &v, page); err != nil {
 		return err
 	}
-	for _, x := range []string{"mine", "unassigned", "all"} {
-		v.Views = append(v.Views, Option{Value: x, Label: q.L.T("queue.view." + x), Selected: x == view, URL: link(x, status, dept)})
+	views := []string{"mine", "unassigned", "all"}
+	statuses := append([]string{"active"}, append(statusNames(), "any")...)
+	counts, err := s.queueCounts(r.Context(), q.P.Scope, qf, views, statuses)
+	if err != nil {
+		return err
+	}
+	for i, x := range views {
+		o := qf
+		o.view = x
+		v.Views = append(v.Views, Option{Value: x, Label: q.L.T("queue.view." + x), Selected: x == qf.view, URL: o.url(), Count: q.L.count(counts[i])})
+	}
+	for i := range v.Statuses {
+		o := qf
+		o.status = v.Statuses[i].Value
+		v.Statuses[i].URL, v.Statuses[i].Count = o.url(), q.L.count(counts[len(views)+i])
+	}
+	for _, x := range [][2]string{{"updated", "queue.view.sort_updated"}, {"oldest", "queue.view.sort_oldest"}} {
+		o := qf
+		o.sort = x[0]
+		v.Sorts = append(v.Sorts, Option{Value: x[0], Label: q.L.T(x[1]), Selected: x[0] == qf.sort, URL: o.url()})
 	}
 	if page.NextCursor != "" {
-		v.Next = link(view, status, dept) + "&cursor=" + url.QueryEscape(page.NextCursor)
+		v.Next = qf.url() + "&cursor=" + url.QueryEscape(page.NextCursor)
 	}
 	return s.render(w, r, http.StatusOK, "console_queue", v)
+}
+
+// queueCounts counts, capped, the tickets of each view (with the page's
+// status) and of each status (in the page's view), in that order.
+func (s *Server) queueCounts(ctx context.Context, scope access.Scope, qf queueFilter, views, statuses []string) ([]int, error) {
+	var fs []ticket.Filter
+	for _, x := range views {
+		o := qf
+		o.view = x
+		fs = append(fs, o.ticketFilter(scope.ActorID))
+	}
+	for _, x := range statuses {
+		o := qf
+		o.status = x
+		fs = append(fs, o.ticketFilter(scope.ActorID))
+	}
+	return s.tickets.CountUpTo(ctx, scope, fs, countCap)
+}
+
+// count shows a capped count: the number, or "999+" at the cap.
+func (l *Locale) count(n int) string {
+	if n >= countCap {
+		return l.T("queue.view.count_capped", l.Num(countCap-1))
+	}
+	return l.Num(int64(n))
 }
 
 // fillQueue adds the filter choices and the page's rows to a queue view.
@@ -271,7 +360,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 	}
 	if v.Content {
 		names := map[int64]string{}
-		v.Entries, v.Files, err = s.conversation(ctx, scope, n, "/console/files/", func(m ticket.Message) (string, bool) {
+		v.Entries, v.Files, err = s.conversation(ctx, q.L, scope, n, "/console/files/", func(m ticket.Message) (string, bool) {
 			if m.AuthorType == string(access.ActorCustomer) {
 				if _, ok := names[m.AuthorID]; !ok {
 					names[m.AuthorID] = q.L.T("author.customer")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"github.com/hesar/hesar/internal/audit"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/attachment"
-	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -34,8 +32,10 @@ type TicketRow struct {
 
 // FileLink is an attachment as a download link.
 type FileLink struct {
-	Name      string
-	Size      int64
+	Name string
+	Size int64
+	// SizeText is Size for people, in the page's language.
+	SizeText  string
 	Dangerous bool
 	URL       string
 }
@@ -57,7 +57,7 @@ type Entry struct {
 // conversation reads a ticket's messages and files through the scope
 // (customers get neither notes nor their files: the services see to it)
 // and puts each file under its message.
-func (s *Server) conversation(ctx context.Context, scope access.Scope, number int64, fileBase string, author func(ticket.Message) (string, bool)) ([]Entry, []FileLink, error) {
+func (s *Server) conversation(ctx context.Context, l *Locale, scope access.Scope, number int64, fileBase string, author func(ticket.Message) (string, bool)) ([]Entry, []FileLink, error) {
 	msgs, err := s.tickets.Messages(ctx, scope, number, 0, maxMessages)
 	if err != nil {
 		return nil, nil, err
@@ -69,11 +69,11 @@ func (s *Server) conversation(ctx context.Context, scope access.Scope, number in
 	byMsg := map[int64][]FileLink{}
 	var loose []FileLink
 	for _, a := range files {
-		l := FileLink{Name: a.Name, Size: a.Size, Dangerous: a.Dangerous, URL: fileBase + strconv.FormatInt(a.ID, 10)}
+		f := FileLink{Name: a.Name, Size: a.Size, SizeText: l.Size(a.Size), Dangerous: a.Dangerous, URL: fileBase + strconv.FormatInt(a.ID, 10)}
 		if a.MessageID == 0 {
-			loose = append(loose, l)
+			loose = append(loose, f)
 		} else {
-			byMsg[a.MessageID] = append(byMsg[a.MessageID], l)
+			byMsg[a.MessageID] = append(byMsg[a.MessageID], f)
 		}
 	}
 	out := make([]Entry, 0, len(msgs))
@@ -92,98 +92,6 @@ func ticketNumber(r *http.Request) (int64, error) {
 		return 0, errNotFoundPage
 	}
 	return n, nil
-}
-
-// upload is a multipart form read as a stream: text fields first, then at
-// most one file, handed to attach as it arrives so nothing of it touches
-// the disk unencrypted. The form puts the file input last, so browsers
-// send it last.
-type upload struct {
-	fields map[string]string
-	// fileSeen: a non-empty file part came, and attach ran on it.
-	fileSeen bool
-}
-
-// maxField bounds one text field of a multipart form (a message body is
-// at most ticket.MaxBody characters of up to 4 bytes).
-const maxField = 4*ticket.MaxBody + 1024
-
-// readUpload reads the form's fields; when the file part arrives it calls
-// before (which may create the ticket or message the file belongs to),
-// then attach with the file's name and contents.
-func readUpload(w http.ResponseWriter, r *http.Request, limit int64, before func(fields map[string]string) error,
-	attach func(name string, body io.Reader) error) (*upload, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, errBadForm
-	}
-	u := &upload{fields: map[string]string{}}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return u, nil
-		}
-		if err != nil {
-			return u, errBadForm
-		}
-		if part.FileName() == "" && part.FormName() != "file" {
-			if err := readField(u, part); err != nil {
-				return u, err
-			}
-			continue
-		}
-		if part.FormName() != "file" || part.FileName() == "" || u.fileSeen {
-			_, _ = io.Copy(io.Discard, part) // an empty file input, or a second file
-			continue
-		}
-		if err := before(u.fields); err != nil {
-			return u, err
-		}
-		u.fileSeen = true
-		if err := attach(part.FileName(), part); err != nil {
-			return u, err
-		}
-	}
-}
-
-func readField(u *upload, part *multipart.Part) error {
-	b, err := io.ReadAll(io.LimitReader(part, maxField+1))
-	if err != nil {
-		return errBadForm
-	}
-	if len(b) > maxField {
-		return errs.Field(part.FormName(), "is too long")
-	}
-	u.fields[part.FormName()] = strings.ReplaceAll(string(b), "\r\n", "\n")
-	return nil
-}
-
-// uploadLimit is the largest form the workspace's attachment policy
-// allows, plus room for the text.
-func (s *Server) uploadLimit(ctx context.Context, ws int64) (int64, error) {
-	p, err := s.attachments.Policy(ctx, ws)
-	if err != nil {
-		return 0, err
-	}
-	return p.MaxBytes + 2*maxField, nil
-}
-
-// fileError is the notice for a refused attachment; "" if err is not one.
-func fileError(w http.ResponseWriter, err error) string {
-	var tooLarge *attachment.TooLargeError
-	var inv *errs.Invalid
-	var maxBytes *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge), errors.As(err, &maxBytes):
-		w.Header().Set("Connection", "close")
-		return "notice.file_too_large"
-	case errors.As(err, &inv):
-		if _, ok := inv.Fields["file"]; ok {
-			return "notice.file_refused"
-		}
-	}
-	return ""
 }
 
 // download streams an attachment after the same checks as the API's:

@@ -2,12 +2,10 @@ package web
 
 import (
 	"github.com/hesar/hesar/internal/audit"
-	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/hesar/hesar/internal/access"
-	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -51,50 +49,25 @@ func (s *Server) newRequestPage(w http.ResponseWriter, r *http.Request, q *req) 
 }
 
 func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, q *req) error {
-	limit, err := s.uploadLimit(r.Context(), q.P.Scope.WorkspaceID)
-	if err != nil {
-		return err
-	}
+	u, err := s.readUpload(w, r, q.P.Scope)
 	var created ticket.Ticket
-	create := func(f map[string]string) error {
-		if created.Number != 0 {
-			return nil
-		}
-		var err error
-		created, err = s.tickets.Create(r.Context(), q.P.Scope, ticket.NewTicket{Subject: f["subject"], Body: f["body"], Channel: ticket.ChannelPortal})
-		return err
+	if err == nil {
+		err = s.attachments.Commit(r.Context(), u.files, func() error {
+			var err error
+			created, err = s.tickets.Create(r.Context(), q.P.Scope, ticket.NewTicket{Subject: u.fields["subject"], Body: u.fields["body"],
+				Channel: ticket.ChannelPortal, InWrite: s.attachments.Recorder(q.P.Scope, u.files)})
+			return err
+		})
 	}
-	attach := func(name string, body io.Reader) error {
-		_, err := s.attachments.Attach(r.Context(), q.P.Scope, created.Number, attachment.NewAttachment{Name: name, Size: -1}, body)
-		return err
-	}
-	u, err := readUpload(w, r, limit, create, attach)
-	if err == nil && created.Number == 0 {
-		err = create(u.fields)
-	}
-	if err != nil && created.Number == 0 {
-		v := NewRequest{Page: s.page(r, q, "title.new_request")}
-		if u != nil {
-			v.Subject, v.Body = u.fields["subject"], u.fields["body"]
+	if err != nil {
+		fe, ok := uploadErrors(w, q.L, err)
+		if !ok {
+			return err
 		}
-		var ok bool
-		if v.Errors, ok = fieldErrors(q.L, err); !ok {
-			if n := fileError(w, err); n != "" {
-				v.Errors = FieldErrors{"file": q.L.T(n)}
-			} else {
-				return err
-			}
-		}
+		v := NewRequest{Page: s.page(r, q, "title.new_request"), Errors: fe, Subject: u.fields["subject"], Body: u.fields["body"]}
 		return s.render(w, r, http.StatusUnprocessableEntity, "portal_new", v)
 	}
-	target := "/portal/requests/" + strconv.FormatInt(created.Number, 10)
-	if err != nil {
-		if n := fileError(w, err); n != "" {
-			return seeOther(w, r, target+"?notice="+n)
-		}
-		return err
-	}
-	return seeOther(w, r, target+"?notice=notice.request_sent")
+	return seeOther(w, r, "/portal/requests/"+strconv.FormatInt(created.Number, 10)+"?notice=notice.request_sent")
 }
 
 // PortalTicket is one of the customer's requests with its conversation.
@@ -118,7 +91,7 @@ func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, err
 		return PortalTicket{}, err
 	}
 	me := q.P.Scope.ActorID
-	entries, files, err := s.conversation(r.Context(), q.P.Scope, n, "/portal/files/", func(m ticket.Message) (string, bool) {
+	entries, files, err := s.conversation(r.Context(), q.L, q.P.Scope, n, "/portal/files/", func(m ticket.Message) (string, bool) {
 		if m.AuthorType == string(access.ActorCustomer) {
 			if m.AuthorID == me {
 				return q.L.T("author.you"), true
@@ -179,60 +152,37 @@ func (s *Server) portalClose(w http.ResponseWriter, r *http.Request, q *req) err
 	return seeOther(w, r, "/portal/requests/"+strconv.FormatInt(n, 10)+"?notice=notice.request_closed")
 }
 
-// addMessage reads a reply (or, for staff, a note) with an optional file,
-// adds it, attaches the file to it, and goes back to the ticket. invalid
-// re-renders the ticket page with the form's errors.
+// addMessage reads a reply (or, for staff, a note) with its files, adds
+// them in one write, and goes back to the ticket. Nothing is kept when
+// anything is refused; invalid re-renders the ticket page with the form's
+// errors.
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, q *req, n int64, base string, invalid func(FieldErrors, string) error) error {
-	limit, err := s.uploadLimit(r.Context(), q.P.Scope.WorkspaceID)
-	if err != nil {
+	// A ticket out of sight is "not found" before a byte of any file is read.
+	if _, err := s.tickets.Get(r.Context(), q.P.Scope, n); err != nil {
 		return err
 	}
+	u, err := s.readUpload(w, r, q.P.Scope)
 	var added ticket.Message
-	add := func(f map[string]string) error {
-		if added.ID != 0 {
-			return nil
-		}
-		in := ticket.NewMessage{Kind: ticket.KindReply, Body: f["body"]}
-		if f["kind"] == string(ticket.KindNote) && q.isStaff() {
+	if err == nil {
+		in := ticket.NewMessage{Kind: ticket.KindReply, Body: u.fields["body"], InWrite: s.attachments.Recorder(q.P.Scope, u.files)}
+		if u.fields["kind"] == string(ticket.KindNote) && q.isStaff() {
 			in.Kind = ticket.KindNote
 		}
-		if st := ticket.Status(f["status"]); st != "" && q.isStaff() {
+		if st := ticket.Status(u.fields["status"]); st != "" && q.isStaff() {
 			in.Status = &st
 		}
-		var err error
-		added, err = s.tickets.AddMessage(r.Context(), q.P.Scope, n, in)
-		return err
+		err = s.attachments.Commit(r.Context(), u.files, func() error {
+			var err error
+			added, err = s.tickets.AddMessage(r.Context(), q.P.Scope, n, in)
+			return err
+		})
 	}
-	attach := func(name string, body io.Reader) error {
-		_, err := s.attachments.Attach(r.Context(), q.P.Scope, n, attachment.NewAttachment{Name: name, MessageID: added.ID, Size: -1}, body)
-		return err
-	}
-	u, err := readUpload(w, r, limit, add, attach)
-	if err == nil && added.ID == 0 {
-		err = add(u.fields)
-	}
-	target := base + strconv.FormatInt(n, 10)
-	if err != nil && added.ID == 0 {
-		fe, ok := fieldErrors(q.L, err)
-		if !ok {
-			if note := fileError(w, err); note != "" {
-				fe, ok = FieldErrors{"file": q.L.T(note)}, true
-			}
-		}
+	if err != nil {
+		fe, ok := uploadErrors(w, q.L, err)
 		if !ok {
 			return err
 		}
-		body := ""
-		if u != nil {
-			body = u.fields["body"]
-		}
-		return invalid(fe, body)
+		return invalid(fe, u.fields["body"])
 	}
-	if err != nil {
-		if note := fileError(w, err); note != "" {
-			return seeOther(w, r, target+"?notice="+note)
-		}
-		return err
-	}
-	return seeOther(w, r, target+"?notice=notice.message_sent#m"+strconv.FormatInt(added.ID, 10))
+	return seeOther(w, r, base+strconv.FormatInt(n, 10)+"?notice=notice.message_sent#m"+strconv.FormatInt(added.ID, 10))
 }

@@ -85,6 +85,9 @@ type Page struct {
 	CSS, JS string
 	// Passkeys loads the passkey script on this page.
 	Passkeys bool
+	// ConsoleJS is the URL of the console's keyboard shortcuts script,
+	// loaded on staff pages ("" elsewhere).
+	ConsoleJS string
 	// Notice is a message for the top of the page (a catalog key).
 	Notice string
 }
@@ -94,6 +97,7 @@ func (s *Server) page(r *http.Request, q *req, titleKey string) Page {
 	p := Page{L: q.L, TitleKey: titleKey, Path: r.URL.RequestURI(), Signed: q.signed && q.state() == "active",
 		Staff: q.isStaff(), Customer: q.isCustomer(), CSS: s.assets.url("app.css"), JS: s.assets.url("passkey.js")}
 	if p.Signed && p.Staff {
+		p.ConsoleJS = s.assets.url("console.js")
 		sc := q.P.Scope
 		p.Admin = sc.Can(access.UserManage) || sc.Can(access.DepartmentManage) || sc.Can(access.SecurityManage) || sc.Can(access.AuditRead)
 	}
