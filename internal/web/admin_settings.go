@@ -1,28 +1,53 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
+	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/monitor"
+	"github.com/hesar/hesar/internal/ticket"
 )
 
-// Workspace security settings (user.manage). Every change is shown for
-// confirmation first (what changes, from what to what), then saved after
-// step-up, as the API's PUT /settings/security demands.
+// Workspace settings (user.manage): the sign-in policy and the data
+// protection (masking and attachment policies), each its own form. Every
+// change is shown for confirmation first (what changes, from what to
+// what), then saved after step-up, as the API's PUT /settings/security
+// and PUT /settings/data-protection demand.
 
 // SettingChange is one setting that the form would change.
 type SettingChange struct {
 	Key      string // the catalog key naming the setting
 	From, To string
+	// Note says what the new value means, when that is worth reading
+	// again before saving (what "remove for good" loses).
+	Note string
 }
 
-// SettingsPage is the settings form, or its confirmation.
+// DataProtectionForm is the data-protection form's values.
+type DataProtectionForm struct {
+	Masking   string
+	MaxMiB    int64 // the upload limit as the form shows it
+	MaxBytes  int64 // the limit itself
+	Dangerous string
+}
+
+// SettingsPage is the settings forms, or the confirmation of one of them.
 type SettingsPage struct {
 	Page
-	S       identity.Security
-	Levels  []string
+	S         identity.Security
+	Levels    []string
+	D         DataProtectionForm
+	Maskings  []string
+	Dangerous []string
+	// Confirm shows the Changes of Section ("security" or "data") for
+	// confirmation instead of the forms.
 	Confirm bool
+	Section string
 	Changes []SettingChange
 	Fresh   bool
 	Errors  FieldErrors
@@ -31,13 +56,38 @@ type SettingsPage struct {
 // mfaLevels are the choices of whom the workspace requires a second factor of.
 var mfaLevels = []string{identity.MFANone, identity.MFAAdmins, identity.MFAStaff, identity.MFAEveryone}
 
+var (
+	maskingChoices   = []string{ticket.PolicyMask, ticket.PolicyRedact}
+	dangerousChoices = []string{string(attachment.Block), string(attachment.DownloadOnly)}
+)
+
+func dataForm(d attachment.DataProtection) DataProtectionForm {
+	return DataProtectionForm{Masking: d.Masking, MaxMiB: d.Attachments.MaxBytes >> 20, MaxBytes: d.Attachments.MaxBytes,
+		Dangerous: string(d.Attachments.Dangerous)}
+}
+
+// settingsView is the page with both forms filled from sec and d.
+func (s *Server) settingsView(r *http.Request, q *req, sec identity.Security, d DataProtectionForm) SettingsPage {
+	return SettingsPage{Page: s.page(r, q, "title.admin_settings"), S: sec, Levels: mfaLevels, D: d, Maskings: maskingChoices,
+		Dangerous: dangerousChoices, Fresh: !stale(q), Errors: FieldErrors{}}
+}
+
+// current reads both settings.
+func (s *Server) currentSettings(r *http.Request, q *req) (identity.Security, attachment.DataProtection, error) {
+	sec, err := s.identity.SecuritySettings(r.Context(), q.P.Scope.WorkspaceID)
+	if err != nil {
+		return identity.Security{}, attachment.DataProtection{}, err
+	}
+	d, err := s.attachments.DataProtection(r.Context(), q.P.Scope)
+	return sec, d, err
+}
+
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	cur, err := s.identity.SecuritySettings(r.Context(), q.P.Scope.WorkspaceID)
+	sec, d, err := s.currentSettings(r, q)
 	if err != nil {
 		return err
 	}
-	v := SettingsPage{Page: s.page(r, q, "title.admin_settings"), S: cur, Levels: mfaLevels, Fresh: !stale(q), Errors: FieldErrors{}}
-	return s.render(w, r, http.StatusOK, "admin_settings", v)
+	return s.render(w, r, http.StatusOK, "admin_settings", s.settingsView(r, q, sec, dataForm(d)))
 }
 
 // settingsFromForm reads the form over the current settings.
@@ -62,7 +112,7 @@ func settingsFromForm(r *http.Request, cur identity.Security) (identity.Security
 func (s *Server) changes(l *Locale, a, b identity.Security) []SettingChange {
 	var out []SettingChange
 	if a.MFARequired != b.MFARequired {
-		out = append(out, SettingChange{"field.mfa_required", l.T("mfa_level." + a.MFARequired), l.T("mfa_level." + b.MFARequired)})
+		out = append(out, SettingChange{Key: "field.mfa_required", From: l.T("mfa_level." + a.MFARequired), To: l.T("mfa_level." + b.MFARequired)})
 	}
 	for _, c := range []struct {
 		key  string
@@ -76,7 +126,7 @@ func (s *Server) changes(l *Locale, a, b identity.Security) []SettingChange {
 		{"field.lockout_threshold", a.LockoutThreshold, b.LockoutThreshold},
 	} {
 		if c.x != c.y {
-			out = append(out, SettingChange{c.key, l.Num(int64(c.x)), l.Num(int64(c.y))})
+			out = append(out, SettingChange{Key: c.key, From: l.Num(int64(c.x)), To: l.Num(int64(c.y))})
 		}
 	}
 	return out
@@ -91,12 +141,13 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, q *req) er
 	if stale(q) {
 		return stepUpFirst(w, r, "/admin/settings")
 	}
-	cur, err := s.identity.SecuritySettings(r.Context(), q.P.Scope.WorkspaceID)
+	cur, d, err := s.currentSettings(r, q)
 	if err != nil {
 		return err
 	}
 	next, _, bad := settingsFromForm(r, cur)
-	v := SettingsPage{Page: s.page(r, q, "title.admin_settings"), S: next, Levels: mfaLevels, Fresh: true, Errors: FieldErrors{}}
+	v := s.settingsView(r, q, next, dataForm(d))
+	v.Section = "security"
 	for _, f := range bad {
 		v.Errors[f] = q.L.T("error.field.number")
 	}
@@ -120,4 +171,124 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, q *req) er
 		v.Errors, v.Changes = fe, nil
 	}
 	return s.render(w, r, http.StatusUnprocessableEntity, "admin_settings", v)
+}
+
+// dataFields names the form's field for each field the attachment
+// service validates.
+var dataFields = map[string]string{"masking": "masking", "attachments.max_bytes": "max_mib", "attachments.dangerous": "dangerous"}
+
+// dataFromForm reads the data-protection form over the current settings.
+// The limit is entered in MiB; a limit that is no whole number of MiB
+// (set through the API) is kept while the form shows it rounded down.
+func dataFromForm(r *http.Request, cur attachment.DataProtection) (attachment.DataProtection, DataProtectionForm, FieldErrors) {
+	next := cur
+	next.Masking = r.PostFormValue("masking")
+	next.Attachments.Dangerous = attachment.DangerousAction(r.PostFormValue("dangerous"))
+	f := DataProtectionForm{Masking: next.Masking, Dangerous: string(next.Attachments.Dangerous), MaxMiB: cur.Attachments.MaxBytes >> 20}
+	bad := FieldErrors{}
+	switch n, err := strconv.ParseInt(r.PostFormValue("max_mib"), 10, 64); {
+	case err != nil:
+		bad["max_mib"] = "error.field.number"
+	case n < attachment.MinMaxBytes>>20 || n > attachment.CeilingMaxBytes>>20:
+		f.MaxMiB = n
+		bad["max_mib"] = "error.field.max_mib"
+	case n != cur.Attachments.MaxBytes>>20:
+		f.MaxMiB, next.Attachments.MaxBytes = n, n<<20
+	}
+	f.MaxBytes = next.Attachments.MaxBytes
+	return next, f, bad
+}
+
+func sizeMiB(l *Locale, n int64) string {
+	if n%(1<<20) == 0 {
+		return l.T("size.mb", l.Num(n>>20))
+	}
+	return l.Size(n)
+}
+
+func dataChanges(l *Locale, a, b attachment.DataProtection) []SettingChange {
+	var out []SettingChange
+	if a.Masking != b.Masking {
+		out = append(out, SettingChange{Key: "field.masking", From: l.T("masking." + a.Masking), To: l.T("masking." + b.Masking),
+			Note: l.T("masking." + b.Masking + "_hint")})
+	}
+	if x, y := a.Attachments.MaxBytes, b.Attachments.MaxBytes; x != y {
+		out = append(out, SettingChange{Key: "field.max_mib", From: sizeMiB(l, x), To: sizeMiB(l, y)})
+	}
+	if x, y := string(a.Attachments.Dangerous), string(b.Attachments.Dangerous); x != y {
+		out = append(out, SettingChange{Key: "field.dangerous", From: l.T("dangerous." + x), To: l.T("dangerous." + y),
+			Note: l.T("dangerous." + y + "_hint")})
+	}
+	return out
+}
+
+// saveDataProtection shows the data-protection changes for confirmation;
+// with confirm=yes it saves them, in one write audited by the attachment
+// service, and tells the monitor.
+func (s *Server) saveDataProtection(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if stale(q) {
+		return stepUpFirst(w, r, "/admin/settings")
+	}
+	sec, cur, err := s.currentSettings(r, q)
+	if err != nil {
+		return err
+	}
+	next, form, bad := dataFromForm(r, cur)
+	v := s.settingsView(r, q, sec, form)
+	v.Section = "data"
+	err = next.Validate()
+	if len(bad) == 0 && err == nil {
+		v.Changes = dataChanges(q.L, cur, next)
+		if len(v.Changes) == 0 {
+			return seeOther(w, r, "/admin/settings?notice=notice.nothing_changed")
+		}
+		if r.PostFormValue("confirm") != "yes" {
+			v.Confirm = true
+			return s.render(w, r, http.StatusOK, "admin_settings", v)
+		}
+		var c attachment.DataProtectionChange
+		if c, err = s.attachments.SetDataProtection(r.Context(), q.P.Scope, next); err == nil {
+			s.observeDataProtection(r, q, c)
+			return seeOther(w, r, "/admin/settings?notice=notice.data_protection_saved")
+		}
+		v.Changes = nil
+	}
+	var inv *errs.Invalid
+	if errors.As(err, &inv) {
+		for f := range inv.Fields {
+			if name, ok := dataFields[f]; !ok {
+				bad["form"] = "error.field.invalid"
+			} else if bad[name] == "" {
+				bad[name] = "error.field." + name
+			}
+		}
+	} else if err != nil {
+		return err
+	}
+	for f, key := range bad {
+		v.Errors[f] = q.L.T(key)
+	}
+	return s.render(w, r, http.StatusUnprocessableEntity, "admin_settings", v)
+}
+
+// observeDataProtection hands a saved change to the monitor, whose
+// policy_weakened rule judges it (as the API does).
+func (s *Server) observeDataProtection(r *http.Request, q *req, c attachment.DataProtectionChange) {
+	if s.monitor == nil || !c.Changed() {
+		return
+	}
+	cl := s.client(r)
+	o := monitor.Observation{Type: monitor.DataProtectionChanged, WorkspaceID: q.P.Scope.WorkspaceID, ActorKind: q.P.Scope.Kind,
+		ActorID: q.P.Scope.ActorID, TargetKind: "workspace", TargetID: q.P.Scope.WorkspaceID, IP: cl.IP, UserAgent: cl.UserAgent,
+		Details: c.Details()}
+	if q.P.Session != nil {
+		o.SessionID = q.P.Session.ID
+	}
+	if o.ActorKind == "" {
+		o.ActorKind = access.ActorSystem
+	}
+	s.monitor.Observe(r.Context(), o)
 }

@@ -134,6 +134,7 @@ func routes() []route {
 		{"POST /admin/departments/{id}/members/{user}/remove", staff, access.DepartmentManage, (*Server).removeMember},
 		{"GET /admin/settings", staff, access.UserManage, (*Server).settingsPage},
 		{"POST /admin/settings", staff, access.UserManage, (*Server).saveSettings},
+		{"POST /admin/settings/data-protection", staff, access.UserManage, (*Server).saveDataProtection},
 
 		// Security monitoring and the audit log.
 		{"GET /admin/security", staff, access.SecurityManage, (*Server).securityDashboard},
