@@ -192,9 +192,15 @@ func (s *Service) Commit(ctx context.Context, files []*Staged, write func() erro
 	}
 }
 
-// moveStaged re-seals staged files under the workspace's active version.
+// moveStaged re-seals staged files, names and contents, under the
+// workspace's active version.
 func (s *Service) moveStaged(ctx context.Context, files []*Staged) error {
 	for _, f := range files {
+		var err error
+		// The name was sealed with the version of its day too.
+		if f.nameEnc, err = s.keys.Seal(ctx, nameField(f.ws, f.id), f.name); err != nil {
+			return err
+		}
 		active, err := s.keys.ActiveFileVersion(ctx, f.ws)
 		if err != nil {
 			return err
