@@ -37,12 +37,15 @@ type AlertRow struct {
 	Rule, Severity, State string
 	Account               string
 	Title, Explanation    string
-	Evidence              monitor.Evidence
-	Response              string
-	Count                 int64
-	FirstSeen, LastSeen   time.Time
-	StateAt               time.Time
-	StateBy, StateNote    string
+	// Report is the detector's own (English) explanation, with its exact
+	// numbers, when Title and Explanation come from the catalogs.
+	Report              string
+	Evidence            monitor.Evidence
+	Response            string
+	Count               int64
+	FirstSeen, LastSeen time.Time
+	StateAt             time.Time
+	StateBy, StateNote  string
 }
 
 // SignInLine is one sign-in on the dashboard.
@@ -124,6 +127,8 @@ func alertRow(l *Locale, names map[int64]string, a monitor.Alert) AlertRow {
 	row := AlertRow{ID: a.ID, Rule: a.Rule, Severity: a.Severity, State: a.State, Account: who(l, names, string(a.AccountKind), a.AccountID),
 		Title: a.Title, Explanation: a.Explanation, Evidence: a.Evidence, Response: a.Response, Count: a.Count,
 		FirstSeen: a.FirstSeen, LastSeen: a.LastSeen, StateAt: a.StateAt, StateNote: a.StateNote}
+	row.Title, row.Explanation, row.Report = alertText(l, a, row.Account)
+	row.Response = responseText(l, a.Response)
 	if a.StateBy != 0 {
 		row.StateBy = who(l, names, string(access.ActorUser), a.StateBy)
 	}
@@ -282,6 +287,9 @@ type AuditPage struct {
 	// ExportCSV and ExportJSONL download the filtered records.
 	ExportCSV, ExportJSONL string
 	Errors                 FieldErrors
+	// Security shows the security pages' tabs and the way to verify the
+	// log (security.manage; supervisors read the log without it).
+	Security bool
 }
 
 // datetimeLocal is the format of <input type="datetime-local">, read as UTC.
@@ -336,7 +344,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, q *req) error
 	if s.audit == nil {
 		return errNoMonitor
 	}
-	v := AuditPage{Page: s.page(r, q, "title.admin_audit"), Errors: FieldErrors{}}
+	v := AuditPage{Page: s.page(r, q, "title.admin_audit"), Errors: FieldErrors{}, Security: q.P.Scope.Can(access.SecurityManage)}
 	f, err := s.auditFilter(r, q, &v)
 	if err != nil {
 		return err

@@ -142,6 +142,11 @@ func routes() []route {
 		{"POST /admin/security/alerts/{id}", staff, access.SecurityManage, (*Server).setAlertState},
 		{"GET /admin/audit", staff, access.AuditRead, (*Server).auditPage},
 		{"GET /admin/audit/export", staff, access.AuditRead, (*Server).exportAudit},
+		{"GET /admin/roles", staff, access.UserRead, (*Server).rolesPage},
+		{"GET /admin/security/monitoring", staff, access.SecurityManage, (*Server).monitoringPage},
+		{"POST /admin/security/monitoring", staff, access.SecurityManage, (*Server).saveMonitoring},
+		{"GET /admin/audit/verify", staff, access.SecurityManage, (*Server).auditVerifyPage},
+		{"POST /admin/audit/verify", staff, access.SecurityManage, (*Server).verifyAudit},
 	}
 }
 
