@@ -235,9 +235,10 @@ func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request, p identity
 }
 
 type addMessageRequest struct {
-	Kind   string  `json:"kind"`
-	Body   string  `json:"body"`
-	Status *string `json:"status"`
+	Kind     string  `json:"kind"`
+	Body     string  `json:"body"`
+	BodyHTML string  `json:"body_html"`
+	Status   *string `json:"status"`
 }
 
 func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
@@ -252,7 +253,7 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, p identity.P
 	if req.Kind == "" {
 		req.Kind = string(ticket.KindReply)
 	}
-	in := ticket.NewMessage{Kind: ticket.MessageKind(req.Kind), Body: req.Body}
+	in := ticket.NewMessage{Kind: ticket.MessageKind(req.Kind), Body: req.Body, HTML: req.BodyHTML}
 	if req.Status != nil {
 		st := ticket.Status(*req.Status)
 		in.Status = &st
@@ -261,7 +262,9 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, p identity.P
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, viewMessage(m))
+	v := viewMessage(m)
+	v.BlockedImages = &m.BlockedImages
+	writeJSON(w, http.StatusCreated, v)
 	return nil
 }
 

@@ -81,17 +81,25 @@ type authorView struct {
 }
 
 type messageView struct {
-	ID        int64      `json:"id"`
-	Kind      string     `json:"kind"`
-	Author    authorView `json:"author"`
-	Body      string     `json:"body"`
-	Masked    []string   `json:"masked"`
-	CreatedAt time.Time  `json:"created_at"`
+	ID     int64      `json:"id"`
+	Kind   string     `json:"kind"`
+	Author authorView `json:"author"`
+	Body   string     `json:"body"`
+	// BodyHTML is the sanitized markup of a message that came formatted.
+	BodyHTML  *string   `json:"body_html"`
+	Masked    []string  `json:"masked"`
+	CreatedAt time.Time `json:"created_at"`
+	// BlockedImages is answered only when the message is added.
+	BlockedImages *int `json:"blocked_images,omitempty"`
 }
 
 func viewMessage(m ticket.Message) messageView {
-	return messageView{ID: m.ID, Kind: string(m.Kind), Author: authorView{m.AuthorType, m.AuthorID}, Body: m.Body,
+	v := messageView{ID: m.ID, Kind: string(m.Kind), Author: authorView{m.AuthorType, m.AuthorID}, Body: m.Body,
 		Masked: orEmpty(m.Masked), CreatedAt: m.CreatedAt}
+	if m.HTML != "" {
+		v.BodyHTML = &m.HTML
+	}
+	return v
 }
 
 func orEmpty(s []string) []string {

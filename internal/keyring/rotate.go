@@ -32,6 +32,7 @@ var EncryptedColumns = []Column{
 	{Table: "customers", SQLColumn: "phone_enc", Name: "phone"},
 	{Table: "tickets", SQLColumn: "subject_enc", Name: "subject"},
 	{Table: "messages", SQLColumn: "body_enc", Name: "body"},
+	{Table: "messages", SQLColumn: "body_html_enc", Name: "body_html"},
 	{Table: "attachments", SQLColumn: "name_enc", Name: "name"},
 	{Table: "tickets", SQLColumn: "subject_original_enc", Name: "subject_original", Restricted: true},
 	{Table: "messages", SQLColumn: "body_original_enc", Name: "body_original", Restricted: true},

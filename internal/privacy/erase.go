@@ -277,7 +277,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mo
 		}
 	}
 	for id, enc := range p.bodies {
-		if _, err := exec(`UPDATE messages SET body_enc = $1, body_original_enc = NULL, masked_kinds = '' WHERE workspace_id = $2 AND id = $3`, enc, ws, id); err != nil {
+		if _, err := exec(`UPDATE messages SET body_enc = $1, body_original_enc = NULL, body_html_enc = NULL, masked_kinds = '' WHERE workspace_id = $2 AND id = $3`, enc, ws, id); err != nil {
 			return out, err
 		}
 	}

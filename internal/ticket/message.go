@@ -5,13 +5,18 @@ import (
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
+	"github.com/hesar/hesar/internal/richtext"
 )
 
 // NewMessage is a reply or an internal note. Status, when set, changes the
 // ticket's status in the same write (reply and mark pending, say).
 type NewMessage struct {
-	Kind   MessageKind
-	Body   string
+	Kind MessageKind
+	Body string
+	// HTML is the message's markup when it came formatted (mail, or an
+	// integration): sanitized, masked and kept beside Body. When Body is
+	// empty, it is the markup's text.
+	HTML   string
 	Status *Status
 	// InWrite, when set, runs inside the message's write after its rows
 	// are in, with the ticket's and the new message's ids: what must be
@@ -28,6 +33,12 @@ type WriteHook func(ctx context.Context, tx *db.Tx, ticketID, messageID int64) e
 // reply reopens a ticket waiting on them.
 func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int64, in NewMessage) (Message, error) {
 	var v errs.Validator
+	var clean richtext.Clean
+	if in.HTML != "" {
+		if v.Text("body_html", in.HTML, false, MaxHTML); v.Err() == nil {
+			clean, in.Body = sanitizeHTML(in.HTML, in.Body)
+		}
+	}
 	v.Text("body", in.Body, true, MaxBody)
 	if in.Kind != KindReply && in.Kind != KindNote {
 		v.Add("kind", "must be reply or note")
@@ -71,6 +82,11 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 	if err != nil {
 		return Message{}, err
 	}
+	rich := protectHTML(policy, clean)
+	htmlEnc, err := s.sealHTML(ctx, ws, msgID, rich)
+	if err != nil {
+		return Message{}, err
+	}
 	tokens, err := s.tokens(ctx, ws, body.shown, in.Kind == KindNote)
 	if err != nil {
 		return Message{}, err
@@ -89,8 +105,8 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		if next != t.Status && !CanMove(t.Status, next) {
 			return errs.Field("status", "a %s ticket cannot become %s", t.Status, next)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, msgID, ws, t.ID, string(in.Kind), author, authorID, bodyEnc, now, bodyOrig, joinKinds(body.kinds)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds, body_html_enc)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, msgID, ws, t.ID, string(in.Kind), author, authorID, bodyEnc, now, bodyOrig, joinKinds(body.kinds), htmlEnc); err != nil {
 			return err
 		}
 		if err := insertPostings(ctx, tx, ws, t.ID, tokens); err != nil {
@@ -135,7 +151,7 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 		return Message{}, err
 	}
 	return Message{ID: msgID, TicketID: cur.ID, Kind: in.Kind, AuthorType: author, AuthorID: authorID, Body: body.shown,
-		Masked: splitKinds(joinKinds(body.kinds)), CreatedAt: db.Time(now)}, nil
+		HTML: rich.html, BlockedImages: rich.blocked, Masked: splitKinds(joinKinds(body.kinds)), CreatedAt: db.Time(now)}, nil
 }
 
 // nextStatus is the status a message leaves the ticket in.
@@ -163,7 +179,7 @@ func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at, masked_kinds FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
+	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at, masked_kinds, body_html_enc FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
 	if scope.IsCustomer() {
 		q += ` AND kind = 'reply'`
 	}
@@ -176,13 +192,18 @@ func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64
 	for rows.Next() {
 		var m Message
 		var kind, masked string
-		var enc []byte
+		var enc, htmlEnc []byte
 		var created int64
-		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &m.AuthorType, &m.AuthorID, &enc, &created, &masked); err != nil {
+		if err := rows.Scan(&m.ID, &m.TicketID, &kind, &m.AuthorType, &m.AuthorID, &enc, &created, &masked, &htmlEnc); err != nil {
 			return nil, err
 		}
 		if m.Body, err = s.keys.Open(ctx, bodyField(scope.WorkspaceID, m.ID), enc); err != nil {
 			return nil, err
+		}
+		if htmlEnc != nil {
+			if m.HTML, err = s.keys.Open(ctx, bodyHTMLField(scope.WorkspaceID, m.ID), htmlEnc); err != nil {
+				return nil, err
+			}
 		}
 		m.Kind, m.CreatedAt, m.Masked = MessageKind(kind), db.Time(created), splitKinds(masked)
 		out = append(out, m)

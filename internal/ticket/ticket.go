@@ -115,6 +115,13 @@ type Message struct {
 	AuthorType string
 	AuthorID   int64
 	Body       string
+	// HTML is the sanitized, masked markup of a message that came
+	// formatted ("" for plain text). Show it only through
+	// richtext.Display.
+	HTML string
+	// BlockedImages counts the remote images removed from HTML when the
+	// message was added (known only then).
+	BlockedImages int
 	// Masked lists the kinds of sensitive value masked in the body; when
 	// not empty (and the policy is mask) the original can be revealed.
 	Masked    []string

@@ -1,0 +1,128 @@
+package richtext
+
+import (
+	"strings"
+	"testing"
+)
+
+// hostile is markup that has run script, loaded remote content or dressed
+// up as someone else's page somewhere.
+var hostile = []string{
+	`<script>alert(1)</script>`,
+	`<img src=x onerror=alert(1)>`,
+	`<svg onload=alert(1)><circle r=1></svg>`,
+	`<a href="javascript:alert(1)">x</a>`,
+	`<a href="JaVaScRiPt:alert(1)">x</a>`,
+	`<a href="  javascript:alert(1)">x</a>`,
+	`<a href="data:text/html,<script>alert(1)</script>">x</a>`,
+	`<a href="vbscript:msgbox(1)">x</a>`,
+	`<iframe src="https://evil.example/"></iframe>`,
+	`<object data="x.swf"></object><embed src="x.swf">`,
+	`<form action="https://evil.example/"><input name=p><button>go</button></form>`,
+	`<style>body{display:none}</style>`,
+	`<div style="background:url(https://evil.example/t.gif)">x</div>`,
+	`<link rel=stylesheet href=https://evil.example/x.css>`,
+	`<meta http-equiv="refresh" content="0;url=https://evil.example/">`,
+	`<base href="https://evil.example/">`,
+	`<math><mi xlink:href="javascript:alert(1)">x</mi></math>`,
+	`<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">`,
+	`<p onclick="alert(1)" class="verified-badge" id="signout">x</p>`,
+	`<<script>script>alert(1)<</script>/script>`,
+	`<noscript><p title="</noscript><img src=x onerror=alert(1)>">`,
+	`<template><script>alert(1)</script></template>`,
+	"<a href=\"java\x00script:alert(1)\">x</a>",
+	`<a href="&#106;avascript:alert(1)">x</a>`,
+}
+
+func TestHostileMarkupLeavesNothingThatRuns(t *testing.T) {
+	for _, in := range hostile {
+		out := Sanitize(in).HTML
+		low := strings.ToLower(out)
+		for _, bad := range []string{"<script", "onerror", "onload", "onclick", "javascript:", "vbscript:", "<iframe", "<object",
+			"<embed", "<form", "<input", "<style", "style=", "<link", "<meta", "<base", "evil.example", "class=", "id=", "data:text", "svg+xml", "<svg"} {
+			if strings.Contains(low, bad) {
+				t.Errorf("Sanitize(%q) = %q, still has %q", in, out, bad)
+			}
+		}
+		if again := Sanitize(out).HTML; again != out {
+			t.Errorf("not stable: Sanitize(%q) = %q, then %q", in, out, again)
+		}
+	}
+}
+
+func TestRemoteImagesAreCountedAndRemovedEmbeddedOnesKept(t *testing.T) {
+	const png = "data:image/png;base64,iVBORw0KGgo="
+	c := Sanitize(`<p>Hi <img src="https://tracker.example/open.gif?u=42" alt="">there</p>` +
+		`<img src="http://x.example/a.png"><picture><source srcset="https://x.example/b.webp"><img src="` + png + `" alt="logo"></picture>` +
+		`<img src="` + png + `" srcset="https://x.example/c.png 2x">`)
+	if c.BlockedImages != 4 {
+		t.Errorf("blocked %d images, want 4 (two img, one source, one img with a remote srcset): %q", c.BlockedImages, c.HTML)
+	}
+	if strings.Contains(c.HTML, "example") {
+		t.Errorf("a remote address survived: %q", c.HTML)
+	}
+	if !strings.Contains(c.HTML, `src="`+png+`"`) || !strings.Contains(c.HTML, `alt="logo"`) {
+		t.Errorf("the embedded image was lost: %q", c.HTML)
+	}
+}
+
+func TestLinksOpenApartWithoutReferrer(t *testing.T) {
+	out := Sanitize(`<a href="https://shop.example/order/7">your order</a> <a href="mailto:help@shop.example">mail</a>`).HTML
+	for _, want := range []string{`href="https://shop.example/order/7"`, `target="_blank"`, `noreferrer`, `nofollow`, `href="mailto:help@shop.example"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q lacks %s", out, want)
+		}
+	}
+}
+
+func TestTextKeepsLinesAndPersian(t *testing.T) {
+	c := Sanitize("<div dir=\"rtl\"><p>سلام،   خانم\nمحمدی</p><p>شماره کارت: <b>6037</b> 9911 2222 3333</p><ul><li>یک</li><li>دو</li></ul>می‌خواهم<br>پیگیری کنم</div>")
+	want := "سلام، خانم محمدی\nشماره کارت: 6037 9911 2222 3333\nیک\nدو\nمی‌خواهم\nپیگیری کنم"
+	if c.Text != want {
+		t.Errorf("Text =\n%q\nwant\n%q", c.Text, want)
+	}
+	if !strings.Contains(c.HTML, `dir="rtl"`) {
+		t.Errorf("dir lost: %q", c.HTML)
+	}
+}
+
+func TestBrokenInputStillGivesItsText(t *testing.T) {
+	for in, want := range map[string]string{
+		"<p>unclosed <b>bold":           "unclosed bold",
+		"plain text, no tags":           "plain text, no tags",
+		"bad \xff utf8":                 "bad \uFFFD utf8",
+		"nul\x00byte":                   "nulbyte",
+		"<table><tr><td>a<td>b</table>": "a b",
+	} {
+		if got := Sanitize(in).Text; got != want {
+			t.Errorf("Text of %q = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzSanitize(f *testing.F) {
+	for _, h := range hostile {
+		f.Add(h)
+	}
+	f.Add("<p>سلام <a href='https://x.example'>x</a></p>")
+	f.Fuzz(func(t *testing.T, in string) {
+		c := Sanitize(in)
+		low := strings.ToLower(c.HTML)
+		for _, bad := range []string{"<script", "javascript:", "<iframe", "<style", "<form", "<object", "<embed", "<base", "<meta", "<link"} {
+			if strings.Contains(low, bad) {
+				t.Fatalf("Sanitize(%q) = %q has %q", in, c.HTML, bad)
+			}
+		}
+		if strings.Contains(low, " on") {
+			// an event handler attribute would read ` on…=`; text may say " on" too, so look closer
+			for _, a := range []string{" onerror=", " onload=", " onclick=", " onmouseover=", " onfocus="} {
+				if strings.Contains(low, a) && strings.Contains(low, "<") {
+					t.Fatalf("Sanitize(%q) = %q has handler %q", in, c.HTML, a)
+				}
+			}
+		}
+		if again := Sanitize(c.HTML); again.HTML != c.HTML {
+			t.Fatalf("not stable for %q: %q then %q", in, c.HTML, again.HTML)
+		}
+	})
+}
