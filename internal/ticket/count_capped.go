@@ -16,10 +16,12 @@ import (
 // count is a subquery that stops after limit rows of the index driving
 // its filter (department and status, assignee, or status), so a page with
 // a dozen badges reads at most a dozen times limit entries, and a badge
-// says "999+" instead of the exact number. A priority filter, which no
-// index leads with, may read further than limit entries before it has
-// limit matches; never further than the tickets in scope. All counts run
-// as one statement, one round trip.
+// says "999+" instead of the exact number. A condition no index holds (a
+// priority; a status with an assignee, as the assignee index has no
+// status) may read further than limit entries before it has limit
+// matches, at worst every ticket in scope: callers bound the time with
+// ctx (the console gives up on its badges after 50 ms). All counts run as
+// one statement, one round trip.
 func (s *Service) CountUpTo(ctx context.Context, scope access.Scope, filters []Filter, limit int) ([]int, error) {
 	if !canRead(scope) {
 		return nil, errs.ErrForbidden
