@@ -101,7 +101,7 @@ func TestMonitoringSettingsAreConfirmedCheckedAuditedAndNeedStepUp(t *testing.T)
 		f.Del("recipients")
 		f.Add("recipients", strconv.FormatInt(admin.ID, 10))
 		r := c.post(monitoringPath, f).page(t, "en")
-		for _, want := range []string{"Confirm the changes", "Brute force on an account — Threshold", "<td dir=\"auto\">10</td><td dir=\"auto\"><strong>5</strong>",
+		for _, want := range []string{"Confirm the changes", "Brute force on an account — Threshold", "<td>10</td><td><strong>5</strong>",
 			"Impossible travel — Severity", "<strong>Critical</strong>", "Second factor removed — On or off", "Lock the account",
 			"Webhook signing secret", "A new secret", "Every admin", "<strong>roya</strong>"} {
 			if !strings.Contains(r.body, want) {
