@@ -197,54 +197,18 @@ func (s *Server) staffPeople(r *http.Request, q *req, checked []int64) ([]Person
 // that are not numbers (or times) are errors here; the monitor's own
 // validation checks ranges and the rest.
 func monitoringFromForm(r *http.Request, l *Locale, cur monitor.Settings) (monitor.Settings, FieldErrors) {
-	next, fe := cloneSettings(cur), FieldErrors{}
-	atoi := func(name string) (int, bool) {
-		n, err := strconv.Atoi(value(r, name))
-		if err != nil {
-			fe[name] = l.T("error.field.number")
-			return 0, false
-		}
-		return n, true
-	}
-	def := monitor.Defaults()
+	f := monitorForm{r: r, l: l, fe: FieldErrors{}}
+	next := cloneSettings(cur)
 	for _, name := range ruleOrder {
-		rl, d, p := next.Rules[name], def.Rules[name], "rules."+name+"."
-		rl.Enabled = r.PostFormValue(p+"enabled") != ""
-		rl.Severity = r.PostFormValue(p + "severity")
-		if d.Threshold != 0 {
-			if n, ok := atoi(p + "threshold"); ok {
-				rl.Threshold = n
-			}
-		}
-		if d.Window != 0 {
-			n, ok := atoi(p + "window")
-			unit := slices.IndexFunc(windowUnits, func(u windowUnit) bool { return u.Name == r.PostFormValue(p+"window_unit") })
-			switch {
-			case ok && unit < 0:
-				fe[p+"window"] = l.T("error.field.invalid")
-			case ok && (n < 0 || n > 100_000):
-				// The monitor names the range; a huge number must not
-				// overflow into it first.
-				rl.Window = monitor.Duration(-1)
-			case ok:
-				rl.Window = monitor.Duration(time.Duration(n) * windowUnits[unit].D)
-			}
-		}
-		if name != monitor.RuleSpraying {
-			rl.Response = r.PostForm[p+"response"]
-		}
-		if name == monitor.RuleNewSignIn {
-			rl.NotifyUser = r.PostFormValue(p+"notify_user") != ""
-		}
-		next.Rules[name] = rl
+		next.Rules[name] = f.rule(name, next.Rules[name])
 	}
-	if f, err := strconv.ParseFloat(value(r, "exfiltration.factor"), 64); err == nil {
-		next.Exfiltration.Factor = f
+	if x, err := strconv.ParseFloat(value(r, "exfiltration.factor"), 64); err == nil {
+		next.Exfiltration.Factor = x
 	} else {
-		fe["exfiltration.factor"] = l.T("error.field.monitor_decimal")
+		f.fe["exfiltration.factor"] = l.T("error.field.monitor_decimal")
 	}
 	for _, kind := range monitor.AccessKinds {
-		if n, ok := atoi("exfiltration.floors." + kind); ok {
+		if n, ok := f.int("exfiltration.floors." + kind); ok {
 			next.Exfiltration.Floors[kind] = n
 		}
 	}
@@ -253,28 +217,80 @@ func monitoringFromForm(r *http.Request, l *Locale, cur monitor.Settings) (monit
 	h.TimeZone = strings.TrimSpace(r.PostFormValue("business_hours.time_zone"))
 	h.Start, h.End = value(r, "business_hours.start"), value(r, "business_hours.end")
 	h.Days = nil
-	for _, x := range r.PostForm["business_hours.days"] {
-		d, err := strconv.Atoi(x)
-		if err != nil {
-			fe["business_hours.days"] = l.T("error.field.monitor_days")
-			continue
-		}
-		h.Days = append(h.Days, d)
+	for _, d := range f.ids("business_hours.days", "error.field.monitor_days") {
+		h.Days = append(h.Days, int(d))
 	}
-	slices.Sort(h.Days)
-	next.Recipients = nil
-	for _, x := range r.PostForm["recipients"] {
-		id, err := strconv.ParseInt(x, 10, 64)
-		if err != nil {
-			fe["recipients"] = l.T("error.field.monitor_recipients")
-			continue
-		}
-		next.Recipients = append(next.Recipients, id)
-	}
+	next.Recipients = f.ids("recipients", "error.field.monitor_recipients")
 	next.EmailSeverity = r.PostFormValue("email_severity")
 	next.WebhookURL = strings.TrimSpace(r.PostFormValue("webhook_url"))
 	next.WebhookSecret = r.PostFormValue("webhook_secret")
-	return next, fe
+	return next, f.fe
+}
+
+// monitorForm reads the monitoring form, gathering the errors of fields
+// that are not numbers at all.
+type monitorForm struct {
+	r  *http.Request
+	l  *Locale
+	fe FieldErrors
+}
+
+func (f monitorForm) int(name string) (int, bool) {
+	n, err := strconv.Atoi(value(f.r, name))
+	if err != nil {
+		f.fe[name] = f.l.T("error.field.number")
+		return 0, false
+	}
+	return n, true
+}
+
+// ids reads a set of checked numbers (days, user ids), sorted, each once.
+func (f monitorForm) ids(name, errKey string) []int64 {
+	var out []int64
+	for _, x := range f.r.PostForm[name] {
+		n, err := strconv.ParseInt(latinDigits.Replace(x), 10, 64)
+		if err != nil {
+			f.fe[name] = f.l.T(errKey)
+			continue
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// rule reads one detector's fields over its current settings: only those
+// the rule has (a threshold, a window, responses, mailing the holder).
+func (f monitorForm) rule(name string, rl monitor.Rule) monitor.Rule {
+	d, p := monitor.Defaults().Rules[name], "rules."+name+"."
+	rl.Enabled = f.r.PostFormValue(p+"enabled") != ""
+	rl.Severity = f.r.PostFormValue(p + "severity")
+	if d.Threshold != 0 {
+		if n, ok := f.int(p + "threshold"); ok {
+			rl.Threshold = n
+		}
+	}
+	if d.Window != 0 {
+		n, ok := f.int(p + "window")
+		unit := slices.IndexFunc(windowUnits, func(u windowUnit) bool { return u.Name == f.r.PostFormValue(p+"window_unit") })
+		switch {
+		case ok && unit < 0:
+			f.fe[p+"window"] = f.l.T("error.field.invalid")
+		case ok && (n < 0 || n > 100_000):
+			// The monitor names the range; a huge number must not
+			// overflow into it first.
+			rl.Window = monitor.Duration(-1)
+		case ok:
+			rl.Window = monitor.Duration(time.Duration(n) * windowUnits[unit].D)
+		}
+	}
+	if name != monitor.RuleSpraying {
+		rl.Response = slices.Compact(slices.Sorted(slices.Values(f.r.PostForm[p+"response"])))
+	}
+	if name == monitor.RuleNewSignIn {
+		rl.NotifyUser = f.r.PostFormValue(p+"notify_user") != ""
+	}
+	return rl
 }
 
 // latinDigits reads Persian and Arabic-Indic digits (and the Persian

@@ -75,8 +75,15 @@ func responsesText(l *Locale, rs []string) string {
 		return l.T("field.monitor_none")
 	}
 	var out []string
+	for _, r := range responseChoices {
+		if slices.Contains(rs, r) {
+			out = append(out, l.T("response."+r))
+		}
+	}
 	for _, r := range rs {
-		out = append(out, l.T("response."+r))
+		if !slices.Contains(responseChoices, r) {
+			out = append(out, r)
+		}
 	}
 	return strings.Join(out, listSep(l))
 }

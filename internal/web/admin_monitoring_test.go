@@ -95,6 +95,7 @@ func TestMonitoringSettingsAreConfirmedCheckedAuditedAndNeedStepUp(t *testing.T)
 		f.Set("rules.impossible_travel.severity", "critical")
 		f.Del("rules.mfa_removed.enabled")
 		f.Add("rules.exfiltration.response", "lock")
+		f.Add("rules.exfiltration.response", "lock") // sent twice, taken once
 		f.Set("webhook_url", "https://hooks.example/hesar")
 		f.Set("webhook_secret", "a webhook secret of some length")
 		f.Set("recipients", "")
