@@ -173,10 +173,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, q *req) erro
 	s.identity.ForgetCachedIdentities()
 	notice := "notice.user_created"
 	if in.Password == "" {
-		// No password: invite by email with a link to choose one.
-		if err := s.identity.SendPasswordSetup(r.Context(), q.P, u.ID); err != nil {
-			return err
-		}
+		// identity.CreateUser has mailed the invitation in the same write.
 		notice = "notice.user_invited"
 	}
 	return seeOther(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?notice="+notice)
