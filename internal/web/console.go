@@ -331,22 +331,25 @@ func statusNames() []string {
 // ConsoleTicket is the agent's view of one ticket.
 type ConsoleTicket struct {
 	Page
-	Ticket      TicketRow
-	Customer    string
-	Content     bool
-	Entries     []Entry
-	Files       []FileLink
-	Statuses    []Option
-	Priorities  []Option
-	Assignees   []Option
-	Departments []Option
-	CanReply    bool
-	CanNote     bool
-	CanUpdate   bool
-	CanAssign   bool
-	CanReveal   bool
-	Tags        string
-	History     []HistoryLine
+	Ticket   TicketRow
+	Customer string
+	// CustomerPanel is the card about the customer (nil without
+	// customer.read).
+	CustomerPanel *CustomerPanel
+	Content       bool
+	Entries       []Entry
+	Files         []FileLink
+	Statuses      []Option
+	Priorities    []Option
+	Assignees     []Option
+	Departments   []Option
+	CanReply      bool
+	CanNote       bool
+	CanUpdate     bool
+	CanAssign     bool
+	CanReveal     bool
+	Tags          string
+	History       []HistoryLine
 	// RevealFor is the message whose reveal form had an error.
 	RevealFor       int64
 	OriginalSubject string
@@ -377,10 +380,14 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 	if v.History, err = s.history(r, q, n, dir); err != nil {
 		return ConsoleTicket{}, err
 	}
-	if scope.Can(access.CustomerRead) {
-		if c, err := s.customers.Get(ctx, scope, t.CustomerID); err == nil {
-			v.Customer = c.Name
-		}
+	// ?contact=show asks for the contact details unmasked (recorded);
+	// only a page opened that way shows them.
+	show := r.Method == http.MethodGet && r.URL.Query().Get("contact") == "show"
+	if v.CustomerPanel, err = s.customerPanel(r, q, t, show); err != nil {
+		return ConsoleTicket{}, err
+	}
+	if v.CustomerPanel != nil {
+		v.Customer = v.CustomerPanel.Name
 	}
 	if v.Content {
 		names := map[int64]string{}

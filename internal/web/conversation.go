@@ -3,7 +3,7 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/hesar/hesar/internal/audit"
+	"html/template"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/audit"
+	"github.com/hesar/hesar/internal/richtext"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -47,6 +49,9 @@ type Entry struct {
 	Mine   bool
 	Author string
 	Body   string
+	// HTML is a message that came formatted, sanitized again just now
+	// (richtext.Display); empty for plain text.
+	HTML   template.HTML
 	Masked bool
 	// Original is the unmasked text, once revealed on this page.
 	Original  string
@@ -79,8 +84,13 @@ func (s *Server) conversation(ctx context.Context, l *Locale, scope access.Scope
 	out := make([]Entry, 0, len(msgs))
 	for _, m := range msgs {
 		name, mine := author(m)
-		out = append(out, Entry{ID: m.ID, Note: m.Kind == ticket.KindNote, Mine: mine, Author: name, Body: m.Body,
-			Masked: len(m.Masked) > 0, CreatedAt: m.CreatedAt, Files: byMsg[m.ID]})
+		e := Entry{ID: m.ID, Note: m.Kind == ticket.KindNote, Mine: mine, Author: name, Body: m.Body,
+			Masked: len(m.Masked) > 0, CreatedAt: m.CreatedAt, Files: byMsg[m.ID]}
+		if m.HTML != "" {
+			// Sanitized when stored and again here, under today's rules.
+			e.HTML = template.HTML(richtext.Display(m.HTML)) //nolint:gosec // allowlist-sanitized just above
+		}
+		out = append(out, e)
 	}
 	return out, loose, nil
 }

@@ -50,7 +50,7 @@ func newEnv(t testing.TB, a *app.App) *env {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
 	w, err := web.New(web.Opts{Log: slog.New(slog.DiscardHandler), Identity: a.Identity, Tickets: a.Tickets, Customers: a.Customers,
-		Attachments: a.Attachments, Departments: a.Departments, Monitor: a.Monitor, Audit: a.Audit, ClientIP: func(r *http.Request) string {
+		Attachments: a.Attachments, Departments: a.Departments, Monitor: a.Monitor, Audit: a.Audit, RecordRead: a.API.RecordRead, ClientIP: func(r *http.Request) string {
 			if ip := r.Header.Get("X-Forwarded-For"); ip != "" {
 				return ip
 			}

@@ -47,7 +47,8 @@ type AlertList struct {
 	Back   string
 }
 
-// parsePages parses every page template with the layout and partials.
+// parsePages parses every page template with the layout and partials
+// (partials.html, and partial_*.html: pieces some pages share).
 func parsePages() (map[string]*pageTemplate, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -56,10 +57,10 @@ func parsePages() (map[string]*pageTemplate, error) {
 	out := map[string]*pageTemplate{}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" || base == "partials.html" {
+		if base == "layout.html" || base == "partials.html" || strings.HasPrefix(base, "partial_") {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/partial_*.html", n)
 		if err != nil {
 			return nil, err
 		}
