@@ -125,6 +125,11 @@ func (s *Service) Attach(ctx context.Context, scope access.Scope, number int64, 
 			break
 		}
 		hdr = fileHeader(version, id)
+		// The name was sealed with the retired version too: a row whose
+		// name cannot be opened would spoil the ticket's whole file list.
+		if nameEnc, err = s.keys.Seal(ctx, nameField(ws, id), name); err != nil {
+			break
+		}
 	}
 	if err != nil {
 		return Attachment{}, fmt.Errorf("record attachment %d: %w", id, err)

@@ -6,7 +6,6 @@ package ticket
 
 import (
 	"context"
-	"encoding/json"
 	"github.com/hesar/hesar/internal/audit"
 	"slices"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/db"
-	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/keyring"
 )
 
@@ -182,31 +180,6 @@ func (s *Service) record(ctx context.Context, tx *db.Tx, ws int64, action string
 	}
 	details["number"] = idString(t.Number)
 	return s.audit.Record(ctx, tx, audit.About(ctx, ws, action, "ticket", t.ID, details))
-}
-
-// SetMaskingPolicy changes how a workspace treats card numbers and other
-// financial data in new subjects and messages: PolicyMask or PolicyRedact.
-func (s *Service) SetMaskingPolicy(ctx context.Context, ws int64, policy string) error {
-	if policy != PolicyMask && policy != PolicyRedact {
-		return errs.Field("masking", "must be mask or redact")
-	}
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		var raw string
-		if err := tx.QueryRowContext(ctx, `SELECT settings FROM workspaces WHERE id = $1`, ws).Scan(&raw); err != nil {
-			return err
-		}
-		settings := map[string]any{}
-		_ = json.Unmarshal([]byte(raw), &settings)
-		settings["masking"] = policy
-		b, err := json.Marshal(settings)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), ws)
-		return err
-	})
-	s.policies.Delete(ws)
-	return err
 }
 
 func subjectField(ws, id int64) keyring.Field {
