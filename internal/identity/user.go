@@ -310,10 +310,29 @@ func (s *Service) ListUsers(ctx context.Context, scope access.Scope, after int64
 		return nil, err
 	}
 	rows.Close()
-	for i := range out {
-		if out[i].Departments, err = s.departmentsOf(ctx, s.db.Read(), out[i].ID); err != nil {
+	if len(out) == 0 {
+		return out, nil
+	}
+	// Every listed user's departments in one query, not one per user.
+	mrows, err := s.db.Read().QueryContext(ctx, `SELECT m.user_id, m.department_id FROM department_members m JOIN users u ON u.id = m.user_id
+		WHERE u.workspace_id = $1 AND u.id > $2 AND u.id <= $3 ORDER BY m.user_id, m.department_id`, scope.WorkspaceID, after, out[len(out)-1].ID)
+	if err != nil {
+		return nil, err
+	}
+	defer mrows.Close()
+	byUser := make(map[int64][]int64, len(out))
+	for mrows.Next() {
+		var user, dept int64
+		if err := mrows.Scan(&user, &dept); err != nil {
 			return nil, err
 		}
+		byUser[user] = append(byUser[user], dept)
+	}
+	if err := mrows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Departments = byUser[out[i].ID]
 	}
 	return out, nil
 }

@@ -72,10 +72,17 @@ func newPolicy() *bluemonday.Policy {
 // Sanitize cleans untrusted HTML. It never fails: what cannot be parsed
 // or is not allowed is dropped, and text is kept.
 func Sanitize(in string) Clean {
+	out, blocked := clean(in)
+	return Clean{HTML: out, Text: Text(out), BlockedImages: blocked}
+}
+
+// clean is Sanitize without the text: the markup and the remote images
+// removed.
+func clean(in string) (string, int) {
 	in = strings.ToValidUTF8(strings.ReplaceAll(in, "\x00", ""), "\uFFFD")
 	nodes, err := html.ParseFragment(strings.NewReader(in), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
 	if err != nil { // x/net/html only fails on reader errors; a string reader has none
-		return Clean{Text: foldSpace(in)}
+		return "", 0
 	}
 	blocked := 0
 	var buf bytes.Buffer
@@ -87,16 +94,18 @@ func Sanitize(in string) Clean {
 		blocked += dropRemoteImages(n)
 		_ = html.Render(&buf, n) // writes to memory
 	}
-	out := strings.TrimSpace(policy.Sanitize(buf.String()))
 	// The policy removes elements it does not allow and keeps their text;
 	// a second pass must find nothing more (a test holds it to that).
-	return Clean{HTML: out, Text: Text(out), BlockedImages: blocked}
+	return strings.TrimSpace(policy.Sanitize(buf.String())), blocked
 }
 
 // Display sanitizes stored HTML again just before it is shown, so a
 // message kept under an older, looser rule (or a flaw since fixed) is held
 // to today's.
-func Display(stored string) string { return Sanitize(stored).HTML }
+func Display(stored string) string {
+	out, _ := clean(stored)
+	return out
+}
 
 // dropRemoteImages removes every img (and picture source) not embedded
 // as a data: image, and reports how many.

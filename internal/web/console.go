@@ -52,6 +52,8 @@ type Queue struct {
 // directory holds the names a page shows for ids.
 type directory struct {
 	users map[int64]string
+	// staff is the staff list users was made from, for pickers.
+	staff []identity.User
 	depts []department.Department
 }
 
@@ -76,11 +78,10 @@ func (s *Server) directory(ctx context.Context, scope access.Scope) (directory, 
 		}
 	}
 	if scope.Can(access.UserRead) {
-		users, err := s.identity.ListUsers(ctx, scope, 0, maxStaffListed)
-		if err != nil {
+		if d.staff, err = s.identity.ListUsers(ctx, scope, 0, maxStaffListed); err != nil {
 			return d, err
 		}
-		for _, u := range users {
+		for _, u := range d.staff {
 			d.users[u.ID] = u.Name
 		}
 	}
@@ -419,8 +420,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 		v.Priorities = append(v.Priorities, Option{Value: string(p), Label: q.L.Priority(p), Selected: p == t.Priority})
 	}
 	v.Assignees = append(v.Assignees, Option{Value: "0", Label: q.L.T("ticket.unassigned"), Selected: t.AssigneeID == 0})
-	users, _ := s.identity.ListUsers(ctx, scope, 0, maxStaffListed)
-	for _, u := range users {
+	for _, u := range dir.staff {
 		if u.Disabled || !sharesDepartment(u, t.DepartmentID) {
 			continue
 		}
