@@ -46,6 +46,13 @@ func TestFormattedMessagesOverHTTP(t *testing.T) {
 		if len(page.Data) != 2 || page.Data[0].BodyHTML != nil || page.Data[1].BodyHTML == nil || page.Data[1].BlockedImages != nil {
 			t.Errorf("conversation = %+v", page.Data)
 		}
+		var tk2 ticketJSON
+		agent.must(201, "POST", "/api/v1/tickets", map[string]any{"subject": "formatted first", "body_html": "<p>Hello <i>there</i></p><script>x()</script>",
+			"customer": map[string]string{"email": "html@example.com", "name": "H"}}, &tk2)
+		agent.must(200, "GET", fmt.Sprintf("/api/v1/tickets/%d/messages", tk2.ID), nil, &page)
+		if len(page.Data) != 1 || page.Data[0].BodyHTML == nil || *page.Data[0].BodyHTML != "<p>Hello <i>there</i></p>" {
+			t.Errorf("first message of a formatted ticket = %+v", page.Data)
+		}
 		for body, want := range map[string]int{
 			`{"body_html": 5}`:                  400,
 			`{"body_html": "<p> </p>"}`:         422,

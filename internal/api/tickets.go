@@ -17,6 +17,7 @@ type customerInput struct {
 type createTicketRequest struct {
 	Subject      string         `json:"subject"`
 	Body         string         `json:"body"`
+	BodyHTML     string         `json:"body_html"`
 	Priority     string         `json:"priority"`
 	Status       string         `json:"status"`
 	DepartmentID int64          `json:"department_id"`
@@ -31,7 +32,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, p identity
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	in := ticket.NewTicket{Subject: req.Subject, Body: req.Body, Priority: ticket.Priority(req.Priority),
+	in := ticket.NewTicket{Subject: req.Subject, Body: req.Body, HTML: req.BodyHTML, Priority: ticket.Priority(req.Priority),
 		Status: ticket.Status(req.Status), DepartmentID: req.DepartmentID, AssigneeID: req.AssigneeID,
 		CustomerID: req.CustomerID, Tags: req.Tags, Channel: ticket.ChannelAPI}
 	if req.Customer != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/hesar/hesar/internal/richtext"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,8 +21,12 @@ import (
 // by Customer (matched by email, created when unknown); a customer always
 // opens tickets as themselves.
 type NewTicket struct {
-	Subject      string
-	Body         string
+	Subject string
+	Body    string
+	// HTML is the first message's markup when it came formatted; see
+	// NewMessage.HTML.
+	HTML         string
+	clean        richtext.Clean // HTML after validate sanitized it
 	Priority     Priority
 	Status       Status
 	DepartmentID int64
@@ -61,6 +66,11 @@ func normalizeTags(v *errs.Validator, field string, tags []string) []string {
 func (in *NewTicket) validate(scope access.Scope) error {
 	var v errs.Validator
 	v.Text("subject", in.Subject, true, MaxSubject)
+	if in.HTML != "" {
+		if v.Text("body_html", in.HTML, false, MaxHTML); v.Err() == nil {
+			in.clean, in.Body = sanitizeHTML(in.HTML, in.Body)
+		}
+	}
 	v.Text("body", in.Body, true, MaxBody)
 	if in.Priority == "" {
 		in.Priority = PriorityNormal
@@ -157,6 +167,10 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 	if err != nil {
 		return Ticket{}, err
 	}
+	bodyHTML, err := s.sealHTML(ctx, ws, messageID, protectHTML(policy, in.clean))
+	if err != nil {
+		return Ticket{}, err
+	}
 	// Only the masked text is indexed: a card number is never searchable.
 	tokens, err := s.tokens(ctx, ws, subject.shown+"\n"+body.shown, false)
 	if err != nil {
@@ -185,7 +199,7 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 		}
 		rows := newTicketRows{t: &t, scope: scope, messageID: messageID, eventID: eventID, subjectEnc: subjectEnc,
 			subjectOrig: subjectOrig, subjectKinds: joinKinds(subject.kinds), bodyEnc: bodyEnc, bodyOrig: bodyOrig,
-			bodyKinds: joinKinds(body.kinds), tokens: tokens, now: now}
+			bodyKinds: joinKinds(body.kinds), bodyHTML: bodyHTML, tokens: tokens, now: now}
 		if tx.Dialect() == db.Postgres && len(tokens) <= maxPostingsInOneStatement {
 			err = rows.insertPostgres(ctx, tx)
 		} else {

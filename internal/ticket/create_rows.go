@@ -20,6 +20,7 @@ type newTicketRows struct {
 	subjectKinds            string
 	bodyEnc, bodyOrig       []byte
 	bodyKinds               string
+	bodyHTML                []byte // nil for a plain-text message
 	tokens                  []int64
 	now                     int64
 }
@@ -38,8 +39,8 @@ func (r newTicketRows) insert(ctx context.Context, tx *db.Tx) error {
 	if err != nil {
 		return fmt.Errorf("insert ticket: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, r.messageArgs()...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds, body_html_enc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, r.messageArgs()...); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
 	if err := insertTags(ctx, tx, ws, t.ID, t.Tags); err != nil {
@@ -60,7 +61,7 @@ func (r newTicketRows) ticketArgs() []any {
 
 func (r newTicketRows) messageArgs() []any {
 	author, authorID := actorOf(r.scope)
-	return []any{r.messageID, r.t.WorkspaceID, r.t.ID, string(KindReply), author, authorID, r.bodyEnc, r.now, r.bodyOrig, r.bodyKinds}
+	return []any{r.messageID, r.t.WorkspaceID, r.t.ID, string(KindReply), author, authorID, r.bodyEnc, r.now, r.bodyOrig, r.bodyKinds, r.bodyHTML}
 }
 
 // maxPostingsInOneStatement bounds the single-statement PostgreSQL path.
@@ -90,7 +91,7 @@ func (r newTicketRows) insertPostgres(ctx context.Context, tx *db.Tx) error {
 		VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING number)`,
 		ph[0], ph[1], ph[2], ph[3], ph[4], ph[5], ph[6], ph[7], ph[8], ph[9], ph[10], ph[11], ph[12], ph[12], ph[13], ph[14], ph[15])
 	margs := r.messageArgs()
-	fmt.Fprintf(&q, `, msg AS (INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds)
+	fmt.Fprintf(&q, `, msg AS (INSERT INTO messages (id, workspace_id, ticket_id, kind, author_type, author_id, body_enc, created_at, body_original_enc, masked_kinds, body_html_enc)
 		VALUES (%s))`, inList(margs, a))
 	actor, actorID := actorOf(r.scope)
 	fmt.Fprintf(&q, `, ev AS (INSERT INTO ticket_events (id, workspace_id, ticket_id, actor_type, actor_id, kind, old_value, new_value, created_at)

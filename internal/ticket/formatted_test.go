@@ -113,3 +113,30 @@ func TestFormattedMessageBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestTicketsOpenWithAFormattedFirstMessage: on both write paths (one
+// statement on PostgreSQL, several on SQLite) the first message keeps its
+// sanitized, masked markup.
+func TestTicketsOpenWithAFormattedFirstMessage(t *testing.T) {
+	testutil.EachDB(t, func(t *testing.T, a *app.App) {
+		f := testutil.NewFixture(t, a)
+		admin := f.Scope(t, "admin")
+		tk := create(t, a, f.Scope(t, "customer"), ticket.NewTicket{Subject: "from a form",
+			HTML: `<p>Card <b>` + card + `</b></p><img src="https://t.example/x.gif"><script>x()</script>`})
+		msgs, err := a.Tickets.Messages(ctx, admin, tk.Number, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := msgs[0]
+		if !strings.Contains(m.HTML, "<b>6037 99") || strings.Contains(m.HTML, "3456") || strings.Contains(m.HTML, "script") || strings.Contains(m.HTML, "t.example") {
+			t.Errorf("first message markup = %q", m.HTML)
+		}
+		if m.Body == "" || strings.Contains(m.Body, "3456") || strings.Contains(m.Body, "<") {
+			t.Errorf("first message text = %q", m.Body)
+		}
+		var inv *errs.Invalid
+		if _, err := a.Tickets.Create(ctx, admin, ticket.NewTicket{Subject: "x", HTML: "<p>\xff</p>", CustomerID: f.Customer.ID}); !errors.As(err, &inv) {
+			t.Errorf("invalid UTF-8 markup: %v", err)
+		}
+	})
+}
