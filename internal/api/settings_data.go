@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/monitor"
@@ -70,13 +69,9 @@ func (s *Server) observeDataProtection(r *http.Request, p identity.Principal, c 
 		return
 	}
 	cl := s.client(r)
-	o := monitor.Observation{Type: monitor.DataProtectionChanged, WorkspaceID: p.Scope.WorkspaceID, ActorKind: p.Scope.Kind,
-		ActorID: p.Scope.ActorID, TargetKind: "workspace", TargetID: p.Scope.WorkspaceID, IP: cl.IP, UserAgent: cl.UserAgent, Details: c.Details()}
+	var session int64
 	if p.Session != nil {
-		o.SessionID = p.Session.ID
+		session = p.Session.ID
 	}
-	if o.ActorKind == "" {
-		o.ActorKind = access.ActorSystem
-	}
-	s.monitor.Observe(r.Context(), o)
+	s.monitor.Observe(r.Context(), monitor.DataProtectionObservation(p.Scope, session, cl.IP, cl.UserAgent, c.Details()))
 }

@@ -16,6 +16,18 @@ import (
 // the values they replaced.
 const DataProtectionChanged = "data_protection.changed"
 
+// DataProtectionObservation is the observation of a saved change, made
+// by scope (from session, when there is one), with the change's details.
+// The API and the web pages both hand it to Observe.
+func DataProtectionObservation(scope access.Scope, session int64, ip, userAgent string, details map[string]string) Observation {
+	o := Observation{Type: DataProtectionChanged, WorkspaceID: scope.WorkspaceID, ActorKind: scope.Kind, ActorID: scope.ActorID,
+		SessionID: session, TargetKind: "workspace", TargetID: scope.WorkspaceID, IP: ip, UserAgent: userAgent, Details: details}
+	if o.ActorKind == "" {
+		o.ActorKind = access.ActorSystem
+	}
+	return o
+}
+
 // dataProtectionChanged alerts, under the policy_weakened rule, when a
 // user lets more sensitive data or riskier files in: masked originals kept
 // instead of redacted, dangerous files stored instead of refused, a higher

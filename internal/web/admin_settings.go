@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
@@ -281,14 +280,9 @@ func (s *Server) observeDataProtection(r *http.Request, q *req, c attachment.Dat
 		return
 	}
 	cl := s.client(r)
-	o := monitor.Observation{Type: monitor.DataProtectionChanged, WorkspaceID: q.P.Scope.WorkspaceID, ActorKind: q.P.Scope.Kind,
-		ActorID: q.P.Scope.ActorID, TargetKind: "workspace", TargetID: q.P.Scope.WorkspaceID, IP: cl.IP, UserAgent: cl.UserAgent,
-		Details: c.Details()}
+	var session int64
 	if q.P.Session != nil {
-		o.SessionID = q.P.Session.ID
+		session = q.P.Session.ID
 	}
-	if o.ActorKind == "" {
-		o.ActorKind = access.ActorSystem
-	}
-	s.monitor.Observe(r.Context(), o)
+	s.monitor.Observe(r.Context(), monitor.DataProtectionObservation(q.P.Scope, session, cl.IP, cl.UserAgent, c.Details()))
 }

@@ -392,6 +392,9 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 	}
 	if v.Content {
 		names := map[int64]string{}
+		if v.CustomerPanel != nil { // already read for the card: most messages are the ticket's customer's
+			names[t.CustomerID] = v.CustomerPanel.Name
+		}
 		v.Entries, v.Files, err = s.conversation(ctx, q.L, scope, n, "/console/files/", func(m ticket.Message) (string, bool) {
 			if m.AuthorType == string(access.ActorCustomer) {
 				if _, ok := names[m.AuthorID]; !ok {

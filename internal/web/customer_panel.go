@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/customer"
+	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -45,8 +47,11 @@ func (s *Server) customerPanel(r *http.Request, q *req, t ticket.Ticket, show bo
 		return nil, nil
 	}
 	c, err := s.customers.Get(ctx, scope, t.CustomerID)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil, nil // a customer out of reach leaves the card out, not the ticket
+	}
 	if err != nil {
-		return nil, nil //nolint:nilerr // an erased or unreadable customer leaves the panel out, not the ticket
+		return nil, err
 	}
 	p := &CustomerPanel{Name: c.Name, Since: c.CreatedAt, ShowURL: "/console/tickets/" + strconv.FormatInt(t.Number, 10) + "?contact=show#customer"}
 	if show {
