@@ -200,7 +200,8 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 		// upload, so apps that never store a file leave nothing behind.
 		dir = filepath.Join(os.TempDir(), "hesar-attachments-"+rand.Text())
 	}
-	a.Attachments = attachment.New(attachment.Opts{DB: d, Keys: keys, Tickets: a.Tickets, Blobs: attachment.LocalBlobs{Dir: dir}})
+	a.Attachments = attachment.New(attachment.Opts{DB: d, Keys: keys, Tickets: a.Tickets, Blobs: attachment.LocalBlobs{Dir: dir},
+		Audit: a.Audit})
 	a.Privacy = privacy.New(privacy.Opts{DB: d, Keys: keys, Customers: a.Customers, Tickets: a.Tickets, Attachments: a.Attachments, Identity: a.Identity})
 	a.API = api.New(api.Opts{Logger: log, Identity: a.Identity, Departments: a.Departments, Customers: a.Customers,
 		Tickets: a.Tickets, Attachments: a.Attachments, Privacy: a.Privacy, Audit: a.Audit, Monitor: a.Monitor, Ready: a.Ready, Version: Version})

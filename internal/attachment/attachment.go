@@ -9,10 +9,12 @@
 package attachment
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/ticket"
@@ -67,6 +69,14 @@ type Service struct {
 	keys    *keyring.Keyring
 	tickets *ticket.Service
 	blobs   Blobs
+	audit   Auditor
+}
+
+// Auditor records an audit entry inside the caller's transaction, so the
+// change it describes commits with its record or not at all. *audit.Log
+// is one.
+type Auditor interface {
+	Record(ctx context.Context, tx *db.Tx, e audit.Entry) error
 }
 
 // Opts are the Service's dependencies.
@@ -76,11 +86,15 @@ type Opts struct {
 	Tickets *ticket.Service
 	// Blobs holds the sealed content (LocalBlobs by default).
 	Blobs Blobs
+	// Audit receives the records of settings changes
+	// (SetDataProtection). Without one (some unit tests) nothing is
+	// recorded.
+	Audit Auditor
 }
 
 // New builds the service.
 func New(o Opts) *Service {
-	return &Service{db: o.DB, keys: o.Keys, tickets: o.Tickets, blobs: o.Blobs}
+	return &Service{db: o.DB, keys: o.Keys, tickets: o.Tickets, blobs: o.Blobs, audit: o.Audit}
 }
 
 // Blobs returns the store the content is kept in.

@@ -304,7 +304,7 @@ func (w hookWriter) Close() error {
 
 func withBlobs(a *app.App, onClose, onOpen func(key string)) *attachment.Service {
 	local := a.Attachments.Blobs().(attachment.LocalBlobs)
-	return attachment.New(attachment.Opts{DB: a.DB, Keys: a.Keys, Tickets: a.Tickets, Blobs: hookBlobs{local, onClose, onOpen}})
+	return attachment.New(attachment.Opts{DB: a.DB, Keys: a.Keys, Tickets: a.Tickets, Blobs: hookBlobs{local, onClose, onOpen}, Audit: a.Audit})
 }
 
 // TestDownloadOfAFileMovedMidOpenReadsTheNewCopy re-encrypts a file (and
