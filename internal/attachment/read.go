@@ -28,9 +28,21 @@ func (s *Service) List(ctx context.Context, scope access.Scope, ticketNumber, af
 	if !canReadContent(scope) {
 		return nil, errs.ErrForbidden
 	}
-	t, err := s.tickets.Get(ctx, scope, ticketNumber)
+	h, err := s.tickets.Hold(ctx, scope, ticketNumber)
 	if err != nil {
 		return nil, err
+	}
+	return s.ListOf(ctx, h, after, limit)
+}
+
+// ListOf is List for a ticket already read through its scope.
+func (s *Service) ListOf(ctx context.Context, h ticket.Held, after int64, limit int) ([]Attachment, error) {
+	scope, t := h.Scope(), h.Ticket()
+	if t.ID == 0 {
+		return nil, errs.ErrNotFound // a zero Held was never read
+	}
+	if !canReadContent(scope) {
+		return nil, errs.ErrForbidden
 	}
 	if limit < 1 || limit > MaxPage+1 {
 		limit = MaxPage + 1

@@ -175,9 +175,21 @@ func (s *Service) Messages(ctx context.Context, scope access.Scope, number int64
 	if !canReadContent(scope) {
 		return nil, errs.ErrForbidden
 	}
-	t, err := s.Get(ctx, scope, number)
+	h, err := s.Hold(ctx, scope, number)
 	if err != nil {
 		return nil, err
+	}
+	return s.MessagesOf(ctx, h, after, limit)
+}
+
+// MessagesOf is Messages for a ticket already read through its scope.
+func (s *Service) MessagesOf(ctx context.Context, h Held, after int64, limit int) ([]Message, error) {
+	scope, t := h.scope, h.t
+	if t.ID == 0 {
+		return nil, errs.ErrNotFound // a zero Held was never read
+	}
+	if !canReadContent(scope) {
+		return nil, errs.ErrForbidden
 	}
 	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at, masked_kinds, body_html_enc FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
 	if scope.IsCustomer() {
@@ -216,9 +228,21 @@ func (s *Service) Events(ctx context.Context, scope access.Scope, number int64) 
 	if scope.IsCustomer() {
 		return nil, errs.ErrForbidden
 	}
-	t, err := s.Get(ctx, scope, number)
+	h, err := s.Hold(ctx, scope, number)
 	if err != nil {
 		return nil, err
+	}
+	return s.EventsOf(ctx, h)
+}
+
+// EventsOf is Events for a ticket already read through its scope.
+func (s *Service) EventsOf(ctx context.Context, h Held) ([]Event, error) {
+	scope, t := h.scope, h.t
+	if t.ID == 0 {
+		return nil, errs.ErrNotFound
+	}
+	if scope.IsCustomer() {
+		return nil, errs.ErrForbidden
 	}
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, ticket_id, actor_type, actor_id, kind, old_value, new_value, created_at
 		FROM ticket_events WHERE workspace_id = $1 AND ticket_id = $2 ORDER BY id LIMIT 1000`, scope.WorkspaceID, t.ID)

@@ -361,10 +361,11 @@ type ConsoleTicket struct {
 
 func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, error) {
 	ctx, scope := r.Context(), q.P.Scope
-	t, err := s.tickets.Get(ctx, scope, n)
+	h, err := s.tickets.Hold(ctx, scope, n)
 	if err != nil {
 		return ConsoleTicket{}, err
 	}
+	t := h.Ticket()
 	if err := s.recordRead(r, scope.WorkspaceID, audit.ActionTicketView, "ticket", t.ID, map[string]string{"number": strconv.FormatInt(t.Number, 10), "via": "console"}); err != nil {
 		return ConsoleTicket{}, err
 	}
@@ -378,7 +379,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 		CanReply: scope.Can(access.TicketReply) && t.Status != ticket.StatusClosed, CanNote: scope.Can(access.TicketNote),
 		CanUpdate: scope.Can(access.TicketUpdate), CanAssign: scope.Can(access.TicketAssign), CanReveal: scope.Can(access.SensitiveReveal),
 		Tags: strings.Join(t.Tags, " "), SubjectMasked: len(t.SubjectMasked) > 0, RevealFor: -1}
-	if v.History, err = s.history(r, q, n, dir); err != nil {
+	if v.History, err = s.history(r, q, h, dir); err != nil {
 		return ConsoleTicket{}, err
 	}
 	// ?contact=show asks for the contact details unmasked (recorded);
@@ -395,7 +396,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 		if v.CustomerPanel != nil { // already read for the card: most messages are the ticket's customer's
 			names[t.CustomerID] = v.CustomerPanel.Name
 		}
-		v.Entries, v.Files, err = s.conversation(ctx, q.L, scope, n, "/console/files/", func(m ticket.Message) (string, bool) {
+		v.Entries, v.Files, err = s.conversation(ctx, q.L, h, "/console/files/", func(m ticket.Message) (string, bool) {
 			if m.AuthorType == string(access.ActorCustomer) {
 				if _, ok := names[m.AuthorID]; !ok {
 					names[m.AuthorID] = q.L.T("author.customer")

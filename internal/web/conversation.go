@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/richtext"
@@ -54,20 +53,20 @@ type Entry struct {
 	HTML   template.HTML
 	Masked bool
 	// Original is the unmasked text, once revealed on this page.
-	Original  string
-	CreatedAt time.Time
-	Files     []FileLink
+	Original string
+	At       Stamp
+	Files    []FileLink
 }
 
 // conversation reads a ticket's messages and files through the scope
 // (customers get neither notes nor their files: the services see to it)
 // and puts each file under its message.
-func (s *Server) conversation(ctx context.Context, l *Locale, scope access.Scope, number int64, fileBase string, author func(ticket.Message) (string, bool)) ([]Entry, []FileLink, error) {
-	msgs, err := s.tickets.Messages(ctx, scope, number, 0, maxMessages)
+func (s *Server) conversation(ctx context.Context, l *Locale, h ticket.Held, fileBase string, author func(ticket.Message) (string, bool)) ([]Entry, []FileLink, error) {
+	msgs, err := s.tickets.MessagesOf(ctx, h, 0, maxMessages)
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := s.attachments.List(ctx, scope, number, 0, attachment.MaxPage)
+	files, err := s.attachments.ListOf(ctx, h, 0, attachment.MaxPage)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,7 +84,7 @@ func (s *Server) conversation(ctx context.Context, l *Locale, scope access.Scope
 	for _, m := range msgs {
 		name, mine := author(m)
 		e := Entry{ID: m.ID, Note: m.Kind == ticket.KindNote, Mine: mine, Author: name, Body: m.Body,
-			Masked: len(m.Masked) > 0, CreatedAt: m.CreatedAt, Files: byMsg[m.ID]}
+			Masked: len(m.Masked) > 0, At: l.Stamp(m.CreatedAt), Files: byMsg[m.ID]}
 		if m.HTML != "" {
 			// Sanitized when stored and again here, under today's rules.
 			e.HTML = template.HTML(richtext.Display(m.HTML)) //nolint:gosec // allowlist-sanitized just above

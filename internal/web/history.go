@@ -4,21 +4,21 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/ticket"
 )
 
 // HistoryLine is one change in a ticket's history, in words.
 type HistoryLine struct {
 	Text string
-	At   time.Time
+	At   Stamp
 }
 
 // history reads the ticket's events and says each in the page's language,
 // naming people and departments rather than ids.
-func (s *Server) history(r *http.Request, q *req, n int64, dir directory) ([]HistoryLine, error) {
-	events, err := s.tickets.Events(r.Context(), q.P.Scope, n)
+func (s *Server) history(r *http.Request, q *req, h ticket.Held, dir directory) ([]HistoryLine, error) {
+	events, err := s.tickets.EventsOf(r.Context(), h)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Server) history(r *http.Request, q *req, n int64, dir directory) ([]His
 		default:
 			text = l.T("event.other", who, e.Kind)
 		}
-		out = append(out, HistoryLine{Text: text, At: e.CreatedAt})
+		out = append(out, HistoryLine{Text: text, At: l.Stamp(e.CreatedAt)})
 	}
 	return out, nil
 }

@@ -142,6 +142,17 @@ func (l *Locale) Hour(t time.Time) string {
 	return t.UTC().Format("15:04")
 }
 
+// Stamp is a moment already said in the page's language, for lists long
+// enough that formatting each entry from the template would cost: the
+// template reads two fields instead of calling two methods per entry.
+type Stamp struct {
+	ISO  string // for <time datetime>
+	Text string // for people
+}
+
+// Stamp says t for a <time> element.
+func (l *Locale) Stamp(t time.Time) Stamp { return Stamp{ISO: l.ISO(t), Text: l.Date(t)} }
+
 // ISO is the machine-readable form of a moment, for <time datetime>.
 func (l *Locale) ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 

@@ -83,15 +83,16 @@ type PortalTicket struct {
 }
 
 func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, error) {
-	t, err := s.tickets.Get(r.Context(), q.P.Scope, n)
+	h, err := s.tickets.Hold(r.Context(), q.P.Scope, n)
 	if err != nil {
 		return PortalTicket{}, err
 	}
+	t := h.Ticket()
 	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionTicketView, "ticket", t.ID, map[string]string{"number": strconv.FormatInt(t.Number, 10), "via": "portal"}); err != nil {
 		return PortalTicket{}, err
 	}
 	me := q.P.Scope.ActorID
-	entries, files, err := s.conversation(r.Context(), q.L, q.P.Scope, n, "/portal/files/", func(m ticket.Message) (string, bool) {
+	entries, files, err := s.conversation(r.Context(), q.L, h, "/portal/files/", func(m ticket.Message) (string, bool) {
 		if m.AuthorType == string(access.ActorCustomer) {
 			if m.AuthorID == me {
 				return q.L.T("author.you"), true
