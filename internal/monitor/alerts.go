@@ -35,7 +35,13 @@ type Alert struct {
 	AccountID   int64
 	Title       string
 	Explanation string
-	Evidence    Evidence
+	// Details are the values of the latest detection that its words are
+	// made of, by name, so a page can write the alert in its reader's
+	// language without parsing the English (the names each rule fills are
+	// listed beside DetailAccessKind). Nil for alerts raised before
+	// details were kept.
+	Details  map[string]string
+	Evidence Evidence
 	// Response lists the automatic responses taken, and any that failed.
 	Response  string
 	Count     int64
@@ -55,6 +61,17 @@ type Evidence struct {
 }
 
 type evidence = Evidence
+
+// sealedEvidence is what the sealed evidence column holds: the evidence
+// and, beside it, the alert's details. Details ride in that column
+// rather than one of their own so that alerts need no new schema and old
+// rows (without "details") still read; they are sealed like the evidence
+// although they hold nothing personal (account and token ids, roles,
+// counts, durations, setting values).
+type sealedEvidence struct {
+	Evidence
+	Details map[string]string `json:"details,omitempty"`
+}
 
 // maxEvidence caps each list: the latest few are what an admin needs.
 const maxEvidence = 10
@@ -83,6 +100,7 @@ type raise struct {
 	kind               access.ActorKind
 	id                 int64
 	title, explanation string
+	details            map[string]string
 	evidence           Evidence
 	at                 time.Time
 }
@@ -118,18 +136,21 @@ func (m *Monitor) raiseAlert(ctx context.Context, tx *db.Tx, s Settings, r raise
 	if err != nil {
 		return openedAlert{}, fmt.Errorf("raise alert: %w", err)
 	}
-	ev := Evidence{}
+	var sealed sealedEvidence
 	if evEnc != nil {
 		plain, err := m.o.Keys.Open(ctx, alertField(r.ws, id, "evidence"), evEnc)
 		if err != nil {
 			return openedAlert{}, err
 		}
-		if err := json.Unmarshal([]byte(plain), &ev); err != nil {
+		if err := json.Unmarshal([]byte(plain), &sealed); err != nil {
 			return openedAlert{}, err
 		}
 	}
-	ev.merge(r.evidence)
-	raw, _ := json.Marshal(ev)
+	sealed.merge(r.evidence)
+	// The details follow the latest detection, as the explanation does.
+	sealed.Details = r.details
+	ev := sealed.Evidence
+	raw, _ := json.Marshal(sealed)
 	if evEnc, err = m.o.Keys.Seal(ctx, alertField(r.ws, id, "evidence"), string(raw)); err != nil {
 		return openedAlert{}, err
 	}
@@ -137,7 +158,7 @@ func (m *Monitor) raiseAlert(ctx context.Context, tx *db.Tx, s Settings, r raise
 		return openedAlert{}, err
 	}
 	a := openedAlert{ws: r.ws, opened: id == newID, Alert: Alert{ID: id, Rule: r.rule, Severity: sev, State: StateOpen, AccountKind: r.kind,
-		AccountID: r.id, Title: r.title, Explanation: r.explanation, Evidence: ev, Count: n, FirstSeen: r.at, LastSeen: r.at}}
+		AccountID: r.id, Title: r.title, Explanation: r.explanation, Details: r.details, Evidence: ev, Count: n, FirstSeen: r.at, LastSeen: r.at}}
 	if a.opened && s.WebhookURL != "" {
 		if err := m.queueWebhook(ctx, tx, r.ws, a.Alert); err != nil {
 			return openedAlert{}, err
@@ -235,9 +256,11 @@ func (m *Monitor) scanAlert(ctx context.Context, ws int64, row interface{ Scan(.
 		if err != nil {
 			return Alert{}, err
 		}
-		if err := json.Unmarshal([]byte(plain), &a.Evidence); err != nil {
+		var sealed sealedEvidence
+		if err := json.Unmarshal([]byte(plain), &sealed); err != nil {
 			return Alert{}, err
 		}
+		a.Evidence, a.Details = sealed.Evidence, sealed.Details
 	}
 	if noteEnc != nil {
 		var err error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/db"
@@ -50,26 +49,27 @@ func (m *Monitor) dataProtectionChanged(ctx context.Context, tx *db.Tx, s Settin
 	text := fmt.Sprintf("The workspace's data-protection settings were weakened by %s: %s. Someone preparing to steal data, or to "+
 		"deliver malware through the help desk, may loosen these first. Confirm with %s that the change was agreed; if not, set the "+
 		"settings back on the workspace settings page, end the sessions of %s, and review in the audit log what the account did since.",
-		by, strings.Join(weakened, "; "), by, by)
+		by, weakened.words(), by, by)
 	f.raises = append(f.raises, raise{ws: o.WorkspaceID, rule: RulePolicyWeakened, subject: subject, kind: o.ActorKind, id: o.ActorID, at: o.At,
-		title: "Data protection weakened by " + by, explanation: text, evidence: evidence{Addresses: []string{o.IP}}})
+		title: "Data protection weakened by " + by, explanation: text, details: weakened.details(PolicyDataProtection, o.Details),
+		evidence: evidence{Addresses: []string{o.IP}}})
 	return nil
 }
 
-// dataProtectionWeakenings lists, in words, each value that got weaker. A
-// value whose old or new side is missing or unreadable is left out.
-func dataProtectionWeakenings(d map[string]string) []string {
-	var out []string
+// dataProtectionWeakenings lists each value that got weaker. A value
+// whose old or new side is missing or unreadable is left out.
+func dataProtectionWeakenings(d map[string]string) weakenings {
+	var out weakenings
 	if d["masking_from"] == "redact" && d["masking"] == "mask" {
-		out = append(out, "card numbers and other financial data in new messages are now kept, encrypted, for reveals instead of removed for good")
+		out = append(out, weakening{"masking", "card numbers and other financial data in new messages are now kept, encrypted, for reveals instead of removed for good"})
 	}
 	if d["dangerous_from"] == "block" && d["dangerous"] == "download-only" {
-		out = append(out, "dangerous files (programs, scripts, HTML, macro documents) are now stored as download-only instead of refused")
+		out = append(out, weakening{"dangerous", "dangerous files (programs, scripts, HTML, macro documents) are now stored as download-only instead of refused"})
 	}
 	from, err1 := strconv.ParseInt(d["max_bytes_from"], 10, 64)
 	to, err2 := strconv.ParseInt(d["max_bytes"], 10, 64)
 	if err1 == nil && err2 == nil && to > from {
-		out = append(out, fmt.Sprintf("the upload limit was raised from %s to %s", mib(from), mib(to)))
+		out = append(out, weakening{"max_bytes", fmt.Sprintf("the upload limit was raised from %s to %s", mib(from), mib(to))})
 	}
 	return out
 }

@@ -31,8 +31,10 @@ func (m *Monitor) accountChange(ctx context.Context, tx *db.Tx, s Settings, admi
 		return nil
 	}
 	by := ""
+	details := map[string]string{}
 	if o.ActorID != 0 && (o.ActorID != id || o.ActorKind != kind) {
 		by = " by " + who(o.ActorKind, o.ActorID)
+		details["by"] = accountRef(o.ActorKind, o.ActorID)
 	}
 	var rule, title, text string
 	switch o.Type {
@@ -41,6 +43,7 @@ func (m *Monitor) accountChange(ctx context.Context, tx *db.Tx, s Settings, admi
 		factor := ""
 		if f := o.Details["factor"]; f != "" {
 			factor = " (" + f + ")"
+			details["factor"] = f
 		}
 		text = fmt.Sprintf("The second factor%s of %s was removed%s. Without it a stolen password is enough to sign in. "+
 			"Confirm with the account holder that they meant it; if not, reset the password and have them enroll a second factor again.",
@@ -56,6 +59,7 @@ func (m *Monitor) accountChange(ctx context.Context, tx *db.Tx, s Settings, admi
 			return nil
 		}
 		rule, title = RulePrivilege, fmt.Sprintf("Role of %s raised to %s", who(kind, id), to)
+		details["from"], details[DetailRoleTo] = from, to
 		text = fmt.Sprintf("The role of %s was raised from %s to %s%s. Check that this change was approved; if not, set the role back, "+
 			"and review what the account did since in the audit log.", who(kind, id), from, to, by)
 	case TokenCreated:
@@ -71,6 +75,10 @@ func (m *Monitor) accountChange(ctx context.Context, tx *db.Tx, s Settings, admi
 			return nil
 		}
 		rule, title = RuleWideToken, fmt.Sprintf("API token with wide permissions for %s", who(kind, id))
+		details["token_id"], details["permissions"] = o.Details["token_id"], strings.Join(wide, " ")
+		if perms == "owner's" || perms == "" {
+			details["permissions"] = string(access.RoleAdmin) // all of an admin owner's
+		}
 		text = fmt.Sprintf("An API token (#%s) was created for %s%s with %s. A token works without a second factor from anywhere; "+
 			"check that it is needed, limit it to the permissions its script uses, and revoke it if no one can say what it is for.",
 			o.Details["token_id"], who(kind, id), by, strings.Join(wide, ", "))
@@ -86,7 +94,7 @@ func (m *Monitor) accountChange(ctx context.Context, tx *db.Tx, s Settings, admi
 		return err
 	}
 	f.raises = append(f.raises, raise{ws: o.WorkspaceID, rule: rule, subject: acct, kind: kind, id: id, at: o.At,
-		title: title, explanation: text, evidence: evidence{Addresses: []string{o.IP}}})
+		title: title, explanation: text, details: details, evidence: evidence{Addresses: []string{o.IP}}})
 	return nil
 }
 
@@ -176,6 +184,9 @@ func (m *Monitor) accessed(ctx context.Context, tx *db.Tx, s Settings, o Observa
 			"usual %.1f an hour over the last 7 days). This is what copying data out looks like. Ask the person and their supervisor what "+
 			"the work was; if it cannot be explained, end their sessions, lock the account and review what they read in the audit log.",
 			who(o.ActorKind, o.ActorID), distinct, o.Type, human(window), thousands(math.Ceil(limit)), floor, s.Exfiltration.Factor, base),
+		details: map[string]string{DetailAccessKind: o.Type, "count": itoa(distinct), "threshold": strconv.FormatFloat(math.Ceil(limit), 'f', 0, 64),
+			"window_seconds": seconds(window), "ceiling": itoa(floor), "factor": strconv.FormatFloat(s.Exfiltration.Factor, 'f', -1, 64),
+			"baseline_per_hour": strconv.FormatFloat(base, 'f', 1, 64)},
 		evidence: evidence{Addresses: []string{o.IP}}})
 	return nil
 }

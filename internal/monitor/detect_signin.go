@@ -82,6 +82,8 @@ func (m *Monitor) signInFailed(ctx context.Context, tx *db.Tx, s Settings, o Obs
 					"Hesar throttles these attempts and locks the account after repeated failures. If they were not the account holder, "+
 					"reset the password, make sure the account has a second factor, and block the addresses in the alert's evidence at your firewall.",
 					n, who(kind, id), plural(addrs, "address", "addresses"), human(time.Duration(r.Window)), r.Threshold),
+				details: map[string]string{"attempts": itoa(n), "addresses": itoa(addrs), "window_seconds": seconds(time.Duration(r.Window)),
+					"threshold": itoa(r.Threshold)},
 				evidence: evidence{Addresses: []string{o.IP}}})
 		}
 	}
@@ -115,6 +117,8 @@ func (m *Monitor) signInFailed(ctx context.Context, tx *db.Tx, s Settings, o Obs
 				"This is how stolen password lists are tried. Hesar throttles the address; block it at your firewall (it is in the alert's evidence), "+
 				"and ask the owners of any account that then signs in from it to change their password.",
 				accounts, n, human(time.Duration(r.Window)), r.Threshold),
+			details: map[string]string{"accounts": itoa(accounts), "attempts": itoa(n), "window_seconds": seconds(time.Duration(r.Window)),
+				"threshold": itoa(r.Threshold)},
 			evidence: evidence{Addresses: []string{o.IP}}})
 	}
 	return nil
@@ -217,6 +221,8 @@ func (m *Monitor) checkTravel(s Settings, o Observation, acct []byte, here geoip
 				"One of the two sign-ins is probably someone else using the password. Ask the account holder; a VPN or a mobile network can "+
 				"explain it. If they cannot, end the account's sessions and reset its password.",
 				who(o.ActorKind, o.ActorID), thousands(km), human(o.At.Sub(p.at)), thousands(speed), r.Threshold),
+			details: map[string]string{"distance_km": itoa(int(math.Round(km))), "speed_kmh": itoa(int(math.Round(speed))),
+				"interval_seconds": seconds(o.At.Sub(p.at)), "threshold_kmh": itoa(r.Threshold)},
 			evidence: evidence{Addresses: []string{p.ip, o.IP}, Places: []string{p.place.String(), here.String()}}})
 		return true
 	}
@@ -239,6 +245,7 @@ func (m *Monitor) checkConcurrent(s Settings, o Observation, acct []byte, here g
 			explanation: fmt.Sprintf("%s signed in from a second country %s after a session from another country began, and that session has not ended. "+
 				"Unless the account holder uses a VPN or shares the account (which they should not), someone else holds the password: "+
 				"end the account's sessions and reset its password.", who(o.ActorKind, o.ActorID), human(o.At.Sub(p.at))),
+			details:  map[string]string{"interval_seconds": seconds(o.At.Sub(p.at))},
 			evidence: evidence{Addresses: []string{p.ip, o.IP}, Places: []string{p.place.String(), here.String()}}})
 		return
 	}
@@ -288,18 +295,19 @@ func (m *Monitor) checkNewSignIn(ctx context.Context, tx *db.Tx, s Settings, o O
 	if !newDevice && !newCountry {
 		return nil
 	}
-	what := "a new device"
+	what, seen := "a new device", NewDevice
 	switch {
 	case newDevice && newCountry:
-		what = "a new device in a new country"
+		what, seen = "a new device in a new country", NewDeviceCountry
 	case newCountry:
-		what = "a new country"
+		what, seen = "a new country", NewCountry
 	}
 	f.raises = append(f.raises, raise{ws: o.WorkspaceID, rule: RuleNewSignIn, subject: acct, kind: o.ActorKind, id: o.ActorID, at: o.At,
 		title: fmt.Sprintf("Sign-in from %s for %s", what, who(o.ActorKind, o.ActorID)),
 		explanation: fmt.Sprintf("%s signed in from %s, not seen for this account in the last %s. The account holder has been told by email "+
 			"when enabled. Usually this is a new phone or a trip; if the account holder does not recognise it, end the account's sessions "+
 			"and reset its password.", who(o.ActorKind, o.ActorID), what, human(time.Duration(r.Window))),
+		details:  map[string]string{DetailNew: seen, "window_seconds": seconds(time.Duration(r.Window))},
 		evidence: evidence{Addresses: []string{o.IP}, Places: []string{here.String()}, Devices: []string{device}}})
 	if r.NotifyUser {
 		f.mails = append(f.mails, userMail{ws: o.WorkspaceID, kind: o.ActorKind, id: o.ActorID, ip: o.IP, device: device, place: here.String(), at: o.At})
@@ -327,6 +335,8 @@ func (m *Monitor) checkHours(s Settings, admins map[int64]bool, o Observation, a
 		explanation: fmt.Sprintf("Admin %s signed in on %s at %s (%s), outside business hours (%s to %s). Admin accounts are what an attacker "+
 			"wants most; confirm with the admin that it was them, and if not, end their sessions and reset their password and second factor.",
 			who(o.ActorKind, o.ActorID), local.Weekday(), local.Format("15:04"), h.TimeZone, h.Start, h.End),
+		details: map[string]string{"weekday": itoa(int(local.Weekday())), "local_time": local.Format("15:04"), "time_zone": h.TimeZone,
+			"start": h.Start, "end": h.End},
 		evidence: evidence{Addresses: []string{o.IP}}})
 }
 

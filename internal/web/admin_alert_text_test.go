@@ -34,7 +34,8 @@ func TestEveryDetectorAndPermissionHasItsWordsInBothLanguages(t *testing.T) {
 			keys = append(keys, "monitor_window."+rule)
 		}
 	}
-	keys = append(keys, "alert.privilege_raised.title_to", "alert.new_signin.title_both", "alert.new_signin.title_country", "alert.exfiltration.title_kind")
+	keys = append(keys, "alert.privilege_raised.title_to", "alert.new_signin.title_both", "alert.new_signin.title_country", "alert.exfiltration.title_kind",
+		"alert.policy_weakened.title_data", "alert.policy_weakened.text_data")
 	for _, k := range monitor.AccessKinds {
 		keys = append(keys, "access_kind."+k)
 	}
@@ -126,5 +127,96 @@ func TestAlertsReadInThePersonsLanguageAndUnknownOnesAsStored(t *testing.T) {
 	}
 	if got := responseText(fa, "something else"); got != "something else" {
 		t.Errorf("unknown response: %q", got)
+	}
+}
+
+// TestEveryAlertKindReadsFromItsDetailsAndOldOnesFromTheirTitle: each
+// detector's alert is written in Persian and English from the details it
+// stored, even when its English title says otherwise; an alert stored
+// before details were kept reads the same from the title its detector
+// wrote then.
+func TestEveryAlertKindReadsFromItsDetailsAndOldOnesFromTheirTitle(t *testing.T) {
+	cats, err := loadCatalogs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	locales := []*Locale{{Lang: "fa", msgs: cats["fa"]}, {Lang: "en", msgs: cats["en"]}}
+	type want struct{ title, text string } // keys; title's extra argument below
+	cases := []struct {
+		rule     string
+		details  map[string]string
+		oldTitle string // as the detector wrote it before details
+		want     want
+		extra    string // key of the title's second word, if any
+	}{
+		{monitor.RuleBruteForce, map[string]string{"attempts": "10"}, "Repeated failed sign-ins for user #4", want{"title", "text"}, ""},
+		{monitor.RuleSpraying, map[string]string{"accounts": "10"}, "Password spraying or credential stuffing from one address", want{"title", "text"}, ""},
+		{monitor.RuleTravel, map[string]string{"speed_kmh": "2000"}, "Impossible travel for user #4", want{"title", "text"}, ""},
+		{monitor.RuleConcurrent, map[string]string{"interval_seconds": "36000"}, "Sessions from two countries for user #4", want{"title", "text"}, ""},
+		{monitor.RuleNewSignIn, map[string]string{monitor.DetailNew: monitor.NewDevice}, "Sign-in from a new device for user #4", want{"title", "text"}, ""},
+		{monitor.RuleNewSignIn, map[string]string{monitor.DetailNew: monitor.NewCountry}, "Sign-in from a new country for user #4", want{"title_country", "text"}, ""},
+		{monitor.RuleNewSignIn, map[string]string{monitor.DetailNew: monitor.NewDeviceCountry}, "Sign-in from a new device in a new country for user #4",
+			want{"title_both", "text"}, ""},
+		{monitor.RuleExfiltration, map[string]string{monitor.DetailAccessKind: monitor.AccessDownload}, "Unusual volume of attachment.download by user #4",
+			want{"title_kind", "text"}, "access_kind." + monitor.AccessDownload},
+		{monitor.RuleMFARemoved, map[string]string{"factor": "totp"}, "Second factor removed from user #4", want{"title", "text"}, ""},
+		{monitor.RuleRecoveryUsed, map[string]string{}, "Recovery code used by user #4", want{"title", "text"}, ""},
+		{monitor.RulePrivilege, map[string]string{"from": "agent", monitor.DetailRoleTo: "supervisor"}, "Role of user #4 raised to supervisor",
+			want{"title_to", "text"}, "alert.role.supervisor"},
+		{monitor.RuleWideToken, map[string]string{"token_id": "4"}, "API token with wide permissions for user #4", want{"title", "text"}, ""},
+		{monitor.RuleOffHours, map[string]string{"local_time": "18:00"}, "Admin sign-in outside business hours: user #4", want{"title", "text"}, ""},
+		{monitor.RulePolicyWeakened, map[string]string{monitor.DetailPolicy: monitor.PolicySignIn}, "Sign-in policy weakened by user #4", want{"title", "text"}, ""},
+		{monitor.RulePolicyWeakened, map[string]string{monitor.DetailPolicy: monitor.PolicyDataProtection}, "Data protection weakened by user #4",
+			want{"title_data", "text_data"}, ""},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.rule] = true
+		// The title a detector wrote for another case of the same rule,
+		// to show the details, not the title, choose the words.
+		misleading := "Role of user #4 raised to admin"
+		for _, o := range cases {
+			if o.rule == c.rule && o.oldTitle != c.oldTitle {
+				misleading = o.oldTitle
+			}
+		}
+		for _, l := range locales {
+			account := map[string]string{"fa": "سارا", "en": "Sara"}[l.Lang]
+			args := []any{account}
+			if c.extra != "" {
+				args = append(args, l.T(c.extra))
+				if c.rule == monitor.RuleExfiltration {
+					args = []any{l.T(c.extra), account}
+				}
+			}
+			key := "alert." + c.rule + "."
+			wantTitle, wantText := fill(l, key+c.want.title, args...), fill(l, key+c.want.text, account)
+			for _, a := range []monitor.Alert{
+				{Rule: c.rule, Details: c.details, Title: misleading, Explanation: "report"},
+				{Rule: c.rule, Title: c.oldTitle, Explanation: "report"}, // stored before details
+			} {
+				title, text, report := alertText(l, a, account)
+				if title != wantTitle || text != wantText || report != "report" {
+					t.Errorf("%s %s (details %v, title %q): %q / %q, want %q / %q", l.Lang, c.rule, a.Details, a.Title, title, text, wantTitle, wantText)
+				}
+				if strings.Contains(title+text, "%!") || !strings.Contains(title+text, account) && c.rule != monitor.RuleSpraying {
+					t.Errorf("%s %s: %q / %q", l.Lang, c.rule, title, text)
+				}
+			}
+		}
+	}
+	for rule := range monitor.Defaults().Rules {
+		if !covered[rule] {
+			t.Errorf("no case for detector %s", rule)
+		}
+	}
+	// The data-protection wording, in words, so a swapped key shows.
+	fa, en := locales[0], locales[1]
+	dp := monitor.Alert{Rule: monitor.RulePolicyWeakened, Details: map[string]string{monitor.DetailPolicy: monitor.PolicyDataProtection}}
+	if title, _, _ := alertText(fa, dp, "سارا"); title != "تضعیف حفاظت از داده‌ها توسط سارا" {
+		t.Errorf("fa data protection: %q", title)
+	}
+	if title, text, _ := alertText(en, dp, "Sara"); title != "Data protection weakened by Sara" || !strings.Contains(text, "upload limit") {
+		t.Errorf("en data protection: %q / %q", title, text)
 	}
 }
