@@ -80,13 +80,6 @@ func ticketFilter(q *query) ticket.Filter {
 	}
 	f.CustomerID = q.int("customer_id")
 	f.Tag = q.str("tag")
-	switch q.str("order") {
-	case "", "newest":
-	case "oldest":
-		f.Oldest = true
-	default:
-		q.fail("order", "must be newest or oldest")
-	}
 	f.Cursor = q.str("cursor")
 	if l := q.str("limit"); l != "" {
 		f.Limit = int(q.int("limit"))
@@ -97,6 +90,36 @@ func ticketFilter(q *query) ticket.Filter {
 	return f
 }
 
+// listOrders are the values of a list's order parameter: the store's
+// orders by name, and newest, the name the default had before there were
+// other orders.
+var listOrders = func() map[string]ticket.Order {
+	m := map[string]ticket.Order{"": ticket.OrderUpdated, "newest": ticket.OrderUpdated}
+	for _, o := range ticket.Orders {
+		m[string(o)] = o
+	}
+	return m
+}()
+
+// searchOrders are the values of a search's order parameter. Search results
+// come in the order tickets were opened; newest and oldest are the names
+// that order had before lists took other orders, and keep working.
+var searchOrders = map[string]ticket.Order{
+	"": ticket.OrderCreated, "newest": ticket.OrderCreated, "oldest": ticket.OrderCreatedAsc,
+	string(ticket.OrderCreated): ticket.OrderCreated, string(ticket.OrderCreatedAsc): ticket.OrderCreatedAsc,
+}
+
+// readOrder reads the order parameter: an unknown value is a bad
+// parameter (400), like any other malformed one, with msg naming the
+// values known.
+func readOrder(q *query, known map[string]ticket.Order, msg string) ticket.Order {
+	o, ok := known[q.str("order")]
+	if !ok {
+		q.fail("order", msg)
+	}
+	return o
+}
+
 var listParams = []string{"status", "priority", "department_id", "assignee_id", "customer_id", "tag", "order", "cursor", "limit"}
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
@@ -105,6 +128,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, p identity.
 		return err
 	}
 	f := ticketFilter(q)
+	f.Order = readOrder(q, listOrders, "must be updated, oldest, created, created_asc or priority (newest is updated)")
 	if err := q.done(); err != nil {
 		return err
 	}
@@ -125,6 +149,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, p identity.Princ
 		return err
 	}
 	f := ticketFilter(q)
+	f.Order = readOrder(q, searchOrders, "must be created or created_asc (or newest, oldest): search results come in the order tickets were opened")
 	if err := q.done(); err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func (s *Service) Export(ctx context.Context, scope access.Scope, customerID int
 		return err
 	}
 	first := true
-	f := ticket.Filter{CustomerID: customerID, Limit: ticket.MaxPageSize, Oldest: true}
+	f := ticket.Filter{CustomerID: customerID, Limit: ticket.MaxPageSize, Order: ticket.OrderOldest}
 	for {
 		page, err := s.tickets.List(ctx, sys, f)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -136,12 +137,11 @@ type Filter struct {
 	Unassigned   bool
 	CustomerID   int64
 	Tag          string
-	// Oldest lists least recently updated first (default: most recent).
-	Oldest bool
+	// Order is the order of the list ("" is OrderUpdated). Search takes
+	// only OrderCreated and OrderCreatedAsc (see Search).
+	Order  Order
 	Cursor string
 	Limit  int
-
-	tokens [][]int64 // set by Search: per word, the tokens that match it
 }
 
 // Page is one page of tickets and the cursor of the next ("" at the end).
@@ -156,23 +156,102 @@ const (
 	MaxPageSize     = 100
 )
 
+// Order is an order a ticket list can come in. Each is served by indexes
+// that hold it (migration 0010), so a page is an index range read that
+// stops after the page, whatever the order.
+type Order string
+
+// Orders.
+const (
+	// OrderUpdated: most recently updated first (the default).
+	OrderUpdated Order = "updated"
+	// OrderOldest: least recently updated first, the longest waiting.
+	OrderOldest Order = "oldest"
+	// OrderCreated: newest tickets first.
+	OrderCreated Order = "created"
+	// OrderCreatedAsc: oldest tickets first.
+	OrderCreatedAsc Order = "created_asc"
+	// OrderPriority: urgent, then high, normal, low; within a priority,
+	// most recently updated first.
+	OrderPriority Order = "priority"
+)
+
+// Orders lists every order, the default first.
+var Orders = []Order{OrderUpdated, OrderOldest, OrderCreated, OrderCreatedAsc, OrderPriority}
+
+// ValidOrder reports whether o names an order ("" is not one).
+func ValidOrder(o Order) bool { return slices.Contains(Orders, o) }
+
+// byUrgency is the priorities in the order OrderPriority lists them.
+var byUrgency = []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow}
+
+func urgencyRank(p Priority) int { return slices.Index(byUrgency, p) }
+
+// orderKey is the column an order sorts on (after the priority, for
+// OrderPriority; before the id, which breaks ties, for every order).
+func (o Order) key() string {
+	if o == OrderCreated || o == OrderCreatedAsc {
+		return "created_at"
+	}
+	return "updated_at"
+}
+
+func (o Order) ascending() bool { return o == OrderOldest || o == OrderCreatedAsc }
+
+// cursor is where a page ended: the last ticket's sort key and id, and for
+// OrderPriority its priority's rank.
 type cursor struct {
-	updated, id int64
+	rank    int
+	key, id int64
 }
 
-func (c cursor) encode() string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", c.updated, c.id))
+// encode writes the order into the cursor, so a cursor cannot be resumed
+// under another order (it would skip or repeat tickets). The two orders
+// by last update keep the untagged form cursors had before there were
+// other orders, so a cursor given out before an upgrade still works.
+func (c cursor) encode(o Order) string {
+	var raw []byte
+	switch o {
+	case OrderUpdated, OrderOldest:
+		raw = fmt.Appendf(nil, "%d.%d", c.key, c.id)
+	case OrderPriority:
+		raw = fmt.Appendf(nil, "%s:%d.%d.%d", o, c.rank, c.key, c.id)
+	default:
+		raw = fmt.Appendf(nil, "%s:%d.%d", o, c.key, c.id)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
-func decodeCursor(s string) (cursor, error) {
+func decodeCursor(s string, o Order) (cursor, error) {
+	bad := errs.Field("cursor", "is not a cursor this server gave out")
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		var c cursor
-		if _, err = fmt.Sscanf(string(raw), "%d.%d", &c.updated, &c.id); err == nil && c.id > 0 {
-			return c, nil
+	if err != nil {
+		return cursor{}, bad
+	}
+	tag, rest, tagged := strings.Cut(string(raw), ":")
+	from := Order(tag)
+	if !tagged {
+		from, rest = OrderUpdated, tag
+		if o == OrderOldest {
+			from = o
 		}
 	}
-	return cursor{}, errs.Field("cursor", "is not a cursor this server gave out")
+	if from != o {
+		if ValidOrder(from) {
+			return cursor{}, errs.Field("cursor", "belongs to another order: start again without a cursor")
+		}
+		return cursor{}, bad
+	}
+	var c cursor
+	if o == OrderPriority {
+		_, err = fmt.Sscanf(rest, "%d.%d.%d", &c.rank, &c.key, &c.id)
+	} else {
+		_, err = fmt.Sscanf(rest, "%d.%d", &c.key, &c.id)
+	}
+	if err != nil || c.id <= 0 || c.rank < 0 || c.rank >= len(byUrgency) {
+		return cursor{}, bad
+	}
+	return c, nil
 }
 
 func (f *Filter) validate(scope access.Scope) error {
@@ -198,7 +277,23 @@ func (f *Filter) validate(scope access.Scope) error {
 	if f.Unassigned && f.AssigneeID != 0 {
 		v.Add("assignee_id", "cannot be combined with unassigned")
 	}
+	if f.Order != "" && !ValidOrder(f.Order) {
+		v.Add("order", "unknown order %q", string(f.Order))
+	}
 	return v.Err()
+}
+
+// searchDescending is the direction of a search in f.Order. Search walks
+// the postings in ticket id order, which follows when tickets were opened,
+// so of the orders only the two by creation apply ("" is OrderCreated).
+func (f Filter) searchDescending() (bool, error) {
+	switch f.Order {
+	case "", OrderCreated:
+		return true, nil
+	case OrderCreatedAsc:
+		return false, nil
+	}
+	return false, errs.Field("order", "search results come in the order tickets were opened: %s or %s", OrderCreated, OrderCreatedAsc)
 }
 
 // canonical returns the known values of given, once each, in the order of
@@ -225,12 +320,18 @@ func canonical[T ~string](v *errs.Validator, field string, given, known []T) []T
 	return out
 }
 
-// List returns one page of the tickets the scope may see that match f.
+// List returns one page of the tickets the scope may see that match f,
+// in f.Order.
 //
 // Queue pages must stay fast at millions of tickets, so the query never
 // counts and never sorts the whole set: when it spans several departments
 // or statuses it becomes a UNION ALL of one index range scan per
 // (department, status) pair, each stopping after a page, merged at the end.
+//
+// OrderPriority reads one priority at a time, most urgent first, each a
+// list by last update served by the indexes that hold the priority before
+// updated_at, until the page is full: an urgent queue costs one query, a
+// page that spans priorities one more per priority it reaches.
 func (s *Service) List(ctx context.Context, scope access.Scope, f Filter) (Page, error) {
 	if !canRead(scope) {
 		return Page{}, errs.ErrForbidden
@@ -238,46 +339,100 @@ func (s *Service) List(ctx context.Context, scope access.Scope, f Filter) (Page,
 	if err := f.validate(scope); err != nil {
 		return Page{}, err
 	}
+	if f.Order == "" {
+		f.Order = OrderUpdated
+	}
 	var cur *cursor
 	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
+		c, err := decodeCursor(f.Cursor, f.Order)
 		if err != nil {
 			return Page{}, err
 		}
 		cur = &c
 	}
-	query, a := s.buildList(scope, f, cur)
-	rows, err := s.db.Read().QueryContext(ctx, query, a.list...)
-	if err != nil {
-		return Page{}, fmt.Errorf("list tickets: %w", err)
-	}
-	defer rows.Close()
 	var page Page
-	for rows.Next() {
-		t, err := s.scan(ctx, rows)
-		if err != nil {
+	seen := map[int64]bool{}
+	for _, ph := range phases(f, cur) {
+		if err := s.listPhase(ctx, scope, f, ph, f.Limit+1-len(page.Tickets), seen, &page); err != nil {
 			return Page{}, err
 		}
-		page.Tickets = append(page.Tickets, forScope(scope, t))
-	}
-	if err := rows.Err(); err != nil {
-		return Page{}, err
+		if len(page.Tickets) > f.Limit {
+			break
+		}
 	}
 	if len(page.Tickets) > f.Limit {
 		page.Tickets = page.Tickets[:f.Limit]
 		last := page.Tickets[f.Limit-1]
-		page.NextCursor = cursor{updated: last.UpdatedAt.UnixMicro(), id: last.ID}.encode()
+		key := last.UpdatedAt
+		if f.Order.key() == "created_at" {
+			key = last.CreatedAt
+		}
+		page.NextCursor = cursor{rank: urgencyRank(last.Priority), key: key.UnixMicro(), id: last.ID}.encode(f.Order)
 	}
 	return page, nil
+}
+
+// phase is one query of a list: the tickets of one priority (OrderPriority)
+// or all of them (priority ""), after the cursor when there is one.
+type phase struct {
+	priority Priority
+	after    *cursor
+}
+
+// phases are the queries a page is read by, in the order of the list.
+func phases(f Filter, cur *cursor) []phase {
+	if f.Order != OrderPriority {
+		return []phase{{after: cur}}
+	}
+	var out []phase
+	for rank, p := range byUrgency {
+		if (cur != nil && rank < cur.rank) || (len(f.Priorities) > 0 && !slices.Contains(f.Priorities, p)) {
+			continue
+		}
+		ph := phase{priority: p}
+		if cur != nil && rank == cur.rank {
+			ph.after = cur
+		}
+		out = append(out, ph)
+	}
+	return out
+}
+
+// listPhase appends to page up to limit tickets of one phase. A ticket met
+// before is left out: one whose priority changed between two phases' reads
+// would otherwise be listed twice.
+func (s *Service) listPhase(ctx context.Context, scope access.Scope, f Filter, ph phase, limit int, seen map[int64]bool, page *Page) error {
+	query, a := s.buildList(scope, f, ph, limit)
+	rows, err := s.db.Read().QueryContext(ctx, query, a.list...)
+	if err != nil {
+		return fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := s.scan(ctx, rows)
+		if err != nil {
+			return err
+		}
+		if !seen[t.ID] {
+			seen[t.ID] = true
+			page.Tickets = append(page.Tickets, forScope(scope, t))
+		}
+	}
+	return rows.Err()
 }
 
 // maxBranches caps the UNION ALL expansion; beyond it one sorted query runs.
 const maxBranches = 48
 
-func (s *Service) buildList(scope access.Scope, f Filter, cur *cursor) (string, *args) {
+// buildList is the query of one phase of a list, reading at most limit
+// tickets.
+func (s *Service) buildList(scope access.Scope, f Filter, ph phase, limit int) (string, *args) {
 	a := &args{}
 	common := []string{scopeSQL(scope, a)}
-	if len(f.Priorities) > 0 {
+	switch {
+	case ph.priority != "":
+		common = append(common, "t.priority = "+a.add(string(ph.priority)))
+	case len(f.Priorities) > 0:
 		common = append(common, "t.priority IN ("+inList(f.Priorities, a)+")")
 	}
 	if f.AssigneeID != 0 {
@@ -292,18 +447,15 @@ func (s *Service) buildList(scope access.Scope, f Filter, cur *cursor) (string, 
 	if f.Tag != "" {
 		common = append(common, "EXISTS (SELECT 1 FROM ticket_tags tt WHERE tt.ticket_id = t.id AND tt.tag = "+a.add(f.Tag)+")")
 	}
-	if len(f.tokens) > 0 {
-		common = append(common, "t.id IN ("+postingsSQL(scope.WorkspaceID, f.tokens, a)+")")
+	key, dir, cmp := f.Order.key(), "DESC", "<"
+	if f.Order.ascending() {
+		dir, cmp = "ASC", ">"
 	}
-	order, cmp := "DESC", "<"
-	if f.Oldest {
-		order, cmp = "ASC", ">"
+	if ph.after != nil {
+		common = append(common, fmt.Sprintf("(t.%s, t.id) %s (%s, %s)", key, cmp, a.add(ph.after.key), a.add(ph.after.id)))
 	}
-	if cur != nil {
-		common = append(common, fmt.Sprintf("(t.updated_at, t.id) %s (%s, %s)", cmp, a.add(cur.updated), a.add(cur.id)))
-	}
-	limit := a.add(f.Limit + 1)
-	orderBy := fmt.Sprintf(" ORDER BY t.updated_at %s, t.id %s LIMIT %s", order, order, limit)
+	lim := a.add(limit)
+	orderBy := fmt.Sprintf(" ORDER BY t.%s %s, t.id %s LIMIT %s", key, dir, dir, lim)
 
 	depts, statuses := branchKeys(scope, f)
 	if len(depts)*len(statuses) <= 1 || len(depts)*len(statuses) > maxBranches {
@@ -329,15 +481,15 @@ func (s *Service) buildList(scope access.Scope, f Filter, cur *cursor) (string, 
 				ticketColumns, base, strings.Join(cond, " AND "), orderBy, len(branches)))
 		}
 	}
-	outer := fmt.Sprintf(" ORDER BY updated_at %s, id %s LIMIT %s", order, order, limit)
+	outer := fmt.Sprintf(" ORDER BY %s %s, id %s LIMIT %s", key, dir, dir, lim)
 	return strings.Join(branches, " UNION ALL ") + outer, a
 }
 
 // branchKeys picks the (department, status) pairs a list is split into; a
 // department of 0 means "any" (the caller sees all departments).
 func branchKeys(scope access.Scope, f Filter) ([]int64, []Status) {
-	if f.AssigneeID != 0 || f.CustomerID != 0 || scope.IsCustomer() || len(f.tokens) > 0 {
-		// A narrower index (or the postings) drives these: no split.
+	if f.AssigneeID != 0 || f.CustomerID != 0 || scope.IsCustomer() {
+		// A narrower index drives these: no split.
 		return nil, nil
 	}
 	statuses := f.Statuses
@@ -352,16 +504,6 @@ func branchKeys(scope access.Scope, f Filter) ([]int64, []Status) {
 	default:
 		return scope.Departments, statuses
 	}
-}
-
-// postingsSQL selects the tickets holding, for every word, one of its tokens.
-func postingsSQL(ws int64, tokens [][]int64, a *args) string {
-	parts := make([]string, len(tokens))
-	wsArg := a.add(ws)
-	for i, alts := range tokens {
-		parts[i] = "SELECT ticket_id FROM search_postings WHERE workspace_id = " + wsArg + " AND token IN (" + inList(alts, a) + ")"
-	}
-	return strings.Join(parts, " INTERSECT ")
 }
 
 // Counts returns how many tickets in scope match f, per status. It reads

@@ -75,9 +75,10 @@ func insertPostings(ctx context.Context, tx *db.Tx, ws, ticketID int64, tokens [
 // never returned, nor counted. Internal notes are searchable by staff only.
 //
 // Results come newest ticket first (by ticket id, which follows creation;
-// f.Oldest reverses it), not by last activity as List does: that order is
-// what the postings are kept in, so a page costs work in proportion to the
-// page, not to how common the words are (see search_plan.go).
+// OrderCreatedAsc reverses it, and other orders are refused), not by last
+// activity as List does: that order is what the postings are kept in, so
+// a page costs work in proportion to the page, not to how common the words
+// are (see search_plan.go).
 //
 // A page may hold fewer than f.Limit tickets and still carry a NextCursor:
 // the search stopped after examining maxExamined of the caller's tickets
@@ -108,7 +109,11 @@ func (s *Service) searchUpTo(ctx context.Context, scope access.Scope, query stri
 	if err := f.validate(scope); err != nil {
 		return Page{}, err
 	}
-	sq := searchQuery{scope: scope, f: f, desc: !f.Oldest, examine: examine}
+	desc, err := f.searchDescending()
+	if err != nil {
+		return Page{}, err
+	}
+	sq := searchQuery{scope: scope, f: f, desc: desc, examine: examine}
 	if f.Cursor != "" {
 		after, err := decodeSearchCursor(f.Cursor)
 		if err != nil {
@@ -116,7 +121,6 @@ func (s *Service) searchUpTo(ctx context.Context, scope access.Scope, query stri
 		}
 		sq.after = after
 	}
-	var err error
 	if sq.words, err = s.wordTokens(ctx, scope, words); err != nil {
 		return Page{}, err
 	}

@@ -69,7 +69,7 @@ func TestSearchPagesVisitEveryMatchOnceNewestFirst(t *testing.T) {
 			if examine == 4000 && pages != 3 {
 				t.Errorf("7 results by 3 took %d pages, want 3", pages)
 			}
-			got, _ = searchAll(t, a, agent, "beta alpha", ticket.Filter{Limit: 3, Oldest: true}, examine)
+			got, _ = searchAll(t, a, agent, "beta alpha", ticket.Filter{Limit: 3, Order: ticket.OrderCreatedAsc}, examine)
 			if !slices.Equal(got, want) {
 				t.Errorf("examine %d: oldest first = %v, want %v", examine, got, want)
 			}

@@ -265,7 +265,7 @@ func TestQueuePaginationVisitsEveryTicketOnce(t *testing.T) {
 			n     int
 		}{
 			{"admin, all", f.Scope(t, "admin"), ticket.Filter{Limit: 5}, 37},
-			{"admin, oldest first", f.Scope(t, "admin"), ticket.Filter{Limit: 4, Oldest: true}, 37},
+			{"admin, oldest first", f.Scope(t, "admin"), ticket.Filter{Limit: 4, Order: ticket.OrderOldest}, 37},
 			{"admin, open or new", f.Scope(t, "admin"), ticket.Filter{Limit: 3, Statuses: []ticket.Status{ticket.StatusNew, ticket.StatusOpen}}, 19},
 			{"sales agent", f.Scope(t, "sales_agent"), ticket.Filter{Limit: 7}, 24},
 			{"sales agent, pending", f.Scope(t, "sales_agent"), ticket.Filter{Limit: 2, Statuses: []ticket.Status{ticket.StatusPending}}, 6},
@@ -287,7 +287,7 @@ func TestQueuePaginationVisitsEveryTicketOnce(t *testing.T) {
 							t.Fatalf("ticket %d seen twice", tk.Number)
 						}
 						seen[tk.Number] = true
-						if prev.ID != 0 && ordered(prev, tk, tc.f.Oldest) {
+						if prev.ID != 0 && ordered(prev, tk, tc.f.Order == ticket.OrderOldest) {
 							t.Fatalf("ticket %d listed after %d out of order", tk.Number, prev.Number)
 						}
 						prev = tk

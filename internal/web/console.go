@@ -93,7 +93,8 @@ var activeStatuses = []ticket.Status{ticket.StatusNew, ticket.StatusOpen, ticket
 
 // queueFilter is a queue's view, filters and order as its URL gives them;
 // anything unknown falls back to the default (mine, active, newest
-// activity first).
+// activity first). The order's values are the store's (ticket.Orders),
+// the names the API takes too.
 type queueFilter struct {
 	view, status, dept, prio, sort string
 }
@@ -112,20 +113,17 @@ func readQueueFilter(in url.Values) queueFilter {
 	if id, err := strconv.ParseInt(f.dept, 10, 64); err != nil || id <= 0 {
 		f.dept = ""
 	}
-	// The ticket indexes end in (updated_at, id), so a page is an index
-	// range read in either direction. Orders by creation or priority would
-	// need indexes of their own on every (department, status) pair; until
-	// the store has them the queue offers what it can serve at a million
-	// tickets: last updated first, or the longest waiting first.
-	if f.sort != "oldest" {
-		f.sort = "updated"
+	// Every order has indexes of its own (migration 0010), so each is an
+	// index range read at a million tickets too.
+	if !ticket.ValidOrder(ticket.Order(f.sort)) {
+		f.sort = string(ticket.OrderUpdated)
 	}
 	return f
 }
 
 // ticketFilter is the store's filter for a queue; me is the agent.
 func (f queueFilter) ticketFilter(me int64) ticket.Filter {
-	tf := ticket.Filter{Limit: ticket.DefaultPageSize, Oldest: f.sort == "oldest"}
+	tf := ticket.Filter{Limit: ticket.DefaultPageSize, Order: ticket.Order(f.sort)}
 	switch f.view {
 	case "unassigned":
 		tf.Unassigned = true
@@ -158,10 +156,19 @@ func (f queueFilter) url() string {
 	if f.prio != "" {
 		u.Set("priority", f.prio)
 	}
-	if f.sort != "updated" {
+	if f.sort != string(ticket.OrderUpdated) {
 		u.Set("sort", f.sort)
 	}
 	return "/console/?" + u.Encode()
+}
+
+// sortLabels name the orders in the queue's select.
+var sortLabels = map[ticket.Order]string{
+	ticket.OrderUpdated:    "queue.view.sort_updated",
+	ticket.OrderOldest:     "queue.view.sort_oldest",
+	ticket.OrderCreated:    "queue.view.sort_created",
+	ticket.OrderCreatedAsc: "queue.view.sort_created_asc",
+	ticket.OrderPriority:   "queue.view.sort_priority",
 }
 
 // countCap is where the queue's badges stop counting (ticket.CountUpTo):
@@ -205,10 +212,10 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 		o.status = v.Statuses[i].Value
 		v.Statuses[i].URL, v.Statuses[i].Count = o.url(), badge(len(views)+i)
 	}
-	for _, x := range [][2]string{{"updated", "queue.view.sort_updated"}, {"oldest", "queue.view.sort_oldest"}} {
+	for _, x := range ticket.Orders {
 		o := qf
-		o.sort = x[0]
-		v.Sorts = append(v.Sorts, Option{Value: x[0], Label: q.L.T(x[1]), Selected: x[0] == qf.sort, URL: o.url()})
+		o.sort = string(x)
+		v.Sorts = append(v.Sorts, Option{Value: o.sort, Label: q.L.T(sortLabels[x]), Selected: o.sort == qf.sort, URL: o.url()})
 	}
 	if page.NextCursor != "" {
 		v.Next = qf.url() + "&cursor=" + url.QueryEscape(page.NextCursor)
