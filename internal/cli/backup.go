@@ -15,6 +15,7 @@ import (
 
 	"github.com/hesar/hesar/internal/app"
 	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/backup"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/keyring"
@@ -34,7 +35,9 @@ into SQLite or PostgreSQL. Encrypt it for age public keys (--recipient,
 --recipients-file) or a passphrase read from a file (--passphrase-file,
 never from the command line). The master key is not in the archive unless
 --include-master-key, and then sealed under its own passphrase: keep that
-passphrase apart from the archive's key. Progress goes to standard error.`)
+passphrase apart from the archive's key. Progress goes to standard error.
+Every workspace's audit log records the backup (backup.create) when the
+master key is at hand.`)
 	var st storageFlags
 	st.register(fs)
 	out := fs.String("out", "", "archive to write (required; never overwritten)")
@@ -74,15 +77,36 @@ passphrase apart from the archive's key. Progress goes to standard error.`)
 	if _, err := os.Stat(*out); err == nil {
 		return fmt.Errorf("%s already exists: choose another --out (a backup never overwrites a file)", *out)
 	}
-	// Write beside the target and link into place when complete, so a
-	// failed or interrupted backup never leaves a partial archive under
-	// the name, and an existing file is never replaced.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".hesar-backup-*")
+	start := time.Now()
+	m, size, err := writeArchive(ctx, d, cfg, *out, opts)
 	if err != nil {
+		// A copy of the data was attempted: the logs say so, then the
+		// error is the operator's to see.
+		if rerr := recordBackupOperation(ctx, io, cfg, d, actionBackupCreate, audit.ResultFailed,
+			map[string]string{"file": filepath.Base(*out)}); rerr != nil {
+			fmt.Fprintln(io.Err, rerr)
+		}
 		return err
 	}
+	fmt.Fprintf(io.Out, "wrote %s (%d bytes) in %v: %s\n", *out, size, time.Since(start).Round(time.Millisecond), summary(m))
+	for _, k := range m.Blobs.Missing {
+		fmt.Fprintf(io.Err, "note: attachment %s was deleted while the backup ran; its row is in the archive without content\n", k)
+	}
+	// Recorded after the archive is in place, so the record is not in the
+	// archive it describes.
+	return recordBackupOperation(ctx, io, cfg, d, actionBackupCreate, audit.ResultOK, archiveDetails(*out, size, m))
+}
+
+// writeArchive writes the backup of d to out and returns its manifest and
+// size. It writes beside out and links into place when complete, so a
+// failed or interrupted backup never leaves a partial archive under the
+// name, and an existing file is never replaced.
+func writeArchive(ctx context.Context, d *db.DB, cfg app.Config, out string, opts backup.CreateOptions) (*backup.Manifest, int64, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".hesar-backup-*")
+	if err != nil {
+		return nil, 0, err
+	}
 	defer os.Remove(tmp.Name())
-	start := time.Now()
 	m, err := backup.Create(ctx, d, attachment.LocalBlobs{Dir: cfg.AttachmentDir()}, tmp, opts)
 	if err == nil {
 		err = tmp.Sync()
@@ -91,17 +115,16 @@ passphrase apart from the archive's key. Progress goes to standard error.`)
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	if err := os.Link(tmp.Name(), *out); err != nil {
-		return fmt.Errorf("put the archive in place: %w", err)
+	if err := os.Link(tmp.Name(), out); err != nil {
+		return nil, 0, fmt.Errorf("put the archive in place: %w", err)
 	}
-	fi, _ := os.Stat(*out)
-	fmt.Fprintf(io.Out, "wrote %s (%d bytes) in %v: %s\n", *out, fi.Size(), time.Since(start).Round(time.Millisecond), summary(m))
-	for _, k := range m.Blobs.Missing {
-		fmt.Fprintf(io.Err, "note: attachment %s was deleted while the backup ran; its row is in the archive without content\n", k)
+	fi, err := os.Stat(out)
+	if err != nil {
+		return nil, 0, err
 	}
-	return nil
+	return m, fi.Size(), nil
 }
 
 func summary(m *backup.Manifest) string {
@@ -314,7 +337,9 @@ nothing. The target must be empty (no workspaces) unless --force, which
 deletes everything in it first. Stop Hesar on the target while restoring.
 The data stays sealed under the source's master key: start Hesar on the
 target with that key. If the archive includes it, give
---master-key-passphrase-file to write it to the target's key file.`)
+--master-key-passphrase-file to write it to the target's key file. The
+restored audit logs then record the restore (backup.restore), when that
+key is at hand.`)
 	var st storageFlags
 	st.register(fs)
 	var idf identityFlags
@@ -347,7 +372,14 @@ target with that key. If the archive includes it, give
 		}
 	}
 	checkRestoredKey(ctx, io, cfg, d, res)
-	return nil
+	// Recorded in the restored database, once it holds the restored logs:
+	// a record in the database replaced would be deleted with it, and the
+	// restored logs must show the data was put back.
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	return recordBackupOperation(ctx, io, cfg, d, actionBackupRestore, audit.ResultOK, restoreDetails(idf.in, size, res.Manifest, *force))
 }
 
 // writeArchivedKey puts the archive's master key in the target's key file,

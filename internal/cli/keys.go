@@ -230,8 +230,7 @@ made before: they need it.`)
 // recordKeyOperation puts an operator's key operation in the workspace's
 // audit log, as done by the system from the machine's command line.
 func recordKeyOperation(ctx context.Context, a *app.App, ws int64, action string, details map[string]string) error {
-	err := a.Audit.Write(ctx, audit.Entry{WorkspaceID: ws, ActorKind: audit.ActorSystem, Action: action, TargetKind: "workspace",
-		TargetID: ws, Result: audit.ResultOK, UserAgent: "hesar " + app.Version + " (command line)", Details: details})
+	err := a.Audit.Write(ctx, operatorEntry(ws, action, audit.ResultOK, details))
 	if err != nil {
 		return fmt.Errorf("record %s in the audit log: %w", action, err)
 	}
