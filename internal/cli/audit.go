@@ -153,22 +153,44 @@ func kindID(s string) (string, int64, error) {
 	return kind, n, nil
 }
 
-// oneWorkspace resolves a required --workspace.
-func oneWorkspace(ctx context.Context, a *app.App, slug string) (int64, error) {
-	w, err := a.Workspaces.BySlug(ctx, slug)
-	if err != nil {
-		return 0, fmt.Errorf("no workspace with slug %q (see 'hesar workspace list')", slug)
-	}
-	return w.ID, nil
+// workspaceFlags are what the subcommands that work on one workspace's
+// log share: the storage flags and a required --workspace.
+type workspaceFlags struct {
+	st   storageFlags
+	slug string
 }
 
-func requireWorkspace(io Stdio, fs *flag.FlagSet, slug string) error {
-	if slug == "" {
+func (w *workspaceFlags) register(fs *flag.FlagSet) {
+	w.st.register(fs)
+	fs.StringVar(&w.slug, "workspace", "", "workspace slug (required)")
+}
+
+// parse parses args and refuses a missing --workspace as a usage error.
+func (w *workspaceFlags) parse(io Stdio, fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if w.slug == "" {
 		fmt.Fprintln(io.Err, "--workspace is required")
 		fs.Usage()
 		return errUsage
 	}
 	return nil
+}
+
+// withLog opens the app and its audit log, finds the workspace and runs
+// fn on them; the app is closed when fn returns.
+func (w *workspaceFlags) withLog(ctx context.Context, io Stdio, fn func(l *audit.Log, ws int64) error) error {
+	a, l, err := openAudit(ctx, io, &w.st)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ws, err := a.Workspaces.BySlug(ctx, w.slug)
+	if err != nil {
+		return fmt.Errorf("no workspace with slug %q (see 'hesar workspace list')", w.slug)
+	}
+	return fn(l, ws.ID)
 }
 
 func auditExport(ctx context.Context, io Stdio, args []string) error {
@@ -177,16 +199,12 @@ func auditExport(ctx context.Context, io Stdio, args []string) error {
 first, with IP addresses and user agents decrypted: they are personal data,
 so keep the file as you would the database. CSV cells that a spreadsheet
 would run as a formula are prefixed with '.`)
-	var st storageFlags
-	st.register(fs)
+	var wf workspaceFlags
+	wf.register(fs)
 	var ff filterFlags
 	ff.register(fs)
-	slug := fs.String("workspace", "", "workspace slug (required)")
 	format := fs.String("format", "jsonl", "jsonl or csv")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := requireWorkspace(io, fs, *slug); err != nil {
+	if err := wf.parse(io, fs, args); err != nil {
 		return err
 	}
 	if *format != "jsonl" && *format != "csv" {
@@ -198,16 +216,9 @@ would run as a formula are prefixed with '.`)
 		fmt.Fprintln(io.Err, err)
 		return errUsage
 	}
-	a, l, err := openAudit(ctx, io, &st)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ws, err := oneWorkspace(ctx, a, *slug)
-	if err != nil {
-		return err
-	}
-	return l.Export(ctx, ws, f, *format, io.Out)
+	return wf.withLog(ctx, io, func(l *audit.Log, ws int64) error {
+		return l.Export(ctx, ws, f, *format, io.Out)
+	})
 }
 
 func auditShip(ctx context.Context, io Stdio, args []string) error {
@@ -219,17 +230,13 @@ reconnecting after failures. Each message carries its seq; on stop the next
 seq to send is printed on stderr, for --from-seq. TCP syslog has no
 acknowledgements: after an outage, replay from an earlier seq and let the
 SIEM drop duplicates by seq.`)
-	var st storageFlags
-	st.register(fs)
-	slug := fs.String("workspace", "", "workspace slug (required)")
+	var wf workspaceFlags
+	wf.register(fs)
 	to := fs.String("to", "stdout", "stdout, tcp://host:port or tls://host:port")
 	from := fs.Int64("from-seq", 1, "first seq to send")
 	once := fs.Bool("once", false, "stop after the records chained so far")
 	caFile := fs.String("ca-file", "", "PEM certificates to trust for tls:// (default: the system's)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := requireWorkspace(io, fs, *slug); err != nil {
+	if err := wf.parse(io, fs, args); err != nil {
 		return err
 	}
 	var tlsConfig *tls.Config
@@ -244,27 +251,21 @@ SIEM drop duplicates by seq.`)
 		}
 		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	a, l, err := openAudit(ctx, io, &st)
-	if err != nil {
+	return wf.withLog(ctx, io, func(l *audit.Log, ws int64) error {
+		o := audit.ShipOptions{WorkspaceID: ws, FromSeq: *from, Follow: !*once}
+		var next int64
+		var err error
+		if *to == "stdout" {
+			next, err = l.Ship(ctx, io.Out, o)
+		} else {
+			next, err = l.ShipTo(ctx, *to, tlsConfig, o)
+		}
+		fmt.Fprintf(io.Err, "next seq to send: %d (resume with --from-seq %d)\n", next, next)
+		if errors.Is(err, context.Canceled) {
+			return nil // interrupted: the normal way to stop following
+		}
 		return err
-	}
-	defer a.Close()
-	ws, err := oneWorkspace(ctx, a, *slug)
-	if err != nil {
-		return err
-	}
-	o := audit.ShipOptions{WorkspaceID: ws, FromSeq: *from, Follow: !*once}
-	var next int64
-	if *to == "stdout" {
-		next, err = l.Ship(ctx, io.Out, o)
-	} else {
-		next, err = l.ShipTo(ctx, *to, tlsConfig, o)
-	}
-	fmt.Fprintf(io.Err, "next seq to send: %d (resume with --from-seq %d)\n", next, next)
-	if errors.Is(err, context.Canceled) {
-		return nil // interrupted: the normal way to stop following
-	}
-	return err
+	})
 }
 
 func auditPrune(ctx context.Context, io Stdio, args []string) error {
@@ -273,29 +274,18 @@ func auditPrune(ctx context.Context, io Stdio, args []string) error {
 signed checkpoint taken before the cutoff, so the rest still verifies from
 that checkpoint. A running server does this daily for the retention (365
 days by default).`)
-	var st storageFlags
-	st.register(fs)
-	slug := fs.String("workspace", "", "workspace slug (required)")
+	var wf workspaceFlags
+	wf.register(fs)
 	age := fs.Duration("older-than", 365*24*time.Hour, "age of the oldest record to keep")
-	if err := parse(fs, args); err != nil {
+	if err := wf.parse(io, fs, args); err != nil {
 		return err
 	}
-	if err := requireWorkspace(io, fs, *slug); err != nil {
-		return err
-	}
-	a, l, err := openAudit(ctx, io, &st)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ws, err := oneWorkspace(ctx, a, *slug)
-	if err != nil {
-		return err
-	}
-	n, err := l.Prune(ctx, ws, time.Now().Add(-*age))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(io.Out, "%s: pruned %d audit records\n", *slug, n)
-	return nil
+	return wf.withLog(ctx, io, func(l *audit.Log, ws int64) error {
+		n, err := l.Prune(ctx, ws, time.Now().Add(-*age))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Out, "%s: pruned %d audit records\n", wf.slug, n)
+		return nil
+	})
 }
