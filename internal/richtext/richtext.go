@@ -151,39 +151,55 @@ func embedded(n *html.Node) bool {
 	return false
 }
 
-// blocks are the elements whose end starts a new line in the text.
+// blocks are the elements that stand on lines of their own in the text:
+// a new line before and after them.
 var blocks = map[atom.Atom]bool{
-	atom.P: true, atom.Div: true, atom.Br: true, atom.Li: true, atom.Tr: true, atom.H1: true, atom.H2: true,
+	atom.P: true, atom.Div: true, atom.Li: true, atom.Tr: true, atom.H1: true, atom.H2: true,
 	atom.H3: true, atom.H4: true, atom.H5: true, atom.H6: true, atom.Blockquote: true, atom.Pre: true,
 	atom.Ul: true, atom.Ol: true, atom.Table: true, atom.Hr: true, atom.Dd: true, atom.Dt: true,
 }
 
-// Text is the plain text of sanitized HTML.
+// Text is the plain text of sanitized HTML: each block on lines of its
+// own, every <br> a line break (two make an empty line), and inside <pre>
+// the line breaks as written. Elsewhere a line break in the source is a
+// space, as a browser shows it. Runs of spaces are folded everywhere,
+// indentation in <pre> too, and empty lines to one.
 func Text(safe string) string {
 	nodes, err := html.ParseFragment(strings.NewReader(safe), &html.Node{Type: html.ElementNode, Data: "body", DataAtom: atom.Body})
 	if err != nil {
 		return foldSpace(safe)
 	}
 	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		switch n.Type {
-		case html.TextNode:
-			b.WriteString(strings.ReplaceAll(n.Data, "\n", " ")) // in HTML a line break in text is a space
-		case html.ElementNode:
-			if n.DataAtom == atom.Td || n.DataAtom == atom.Th {
-				b.WriteString(" ")
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-		if n.Type == html.ElementNode && blocks[n.DataAtom] && !strings.HasSuffix(b.String(), "\n") {
+	newLine := func() {
+		if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
 			b.WriteString("\n")
 		}
 	}
+	var walk func(n *html.Node, pre bool)
+	walk = func(n *html.Node, pre bool) {
+		switch {
+		case n.Type == html.TextNode && pre:
+			b.WriteString(n.Data)
+		case n.Type == html.TextNode:
+			b.WriteString(strings.ReplaceAll(n.Data, "\n", " ")) // in HTML a line break in text is a space
+		case n.Type != html.ElementNode:
+		case n.DataAtom == atom.Br:
+			b.WriteString("\n") // always: <br><br> is an empty line
+		case n.DataAtom == atom.Td || n.DataAtom == atom.Th:
+			b.WriteString(" ")
+		case blocks[n.DataAtom]:
+			newLine() // "text<div>more</div>" is two lines
+			pre = pre || n.DataAtom == atom.Pre
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, pre)
+		}
+		if n.Type == html.ElementNode && blocks[n.DataAtom] {
+			newLine()
+		}
+	}
 	for _, n := range nodes {
-		walk(n)
+		walk(n, false)
 	}
 	return foldSpace(b.String())
 }

@@ -90,6 +90,30 @@ func TestTextKeepsLinesAndPersian(t *testing.T) {
 	}
 }
 
+// TestTextKeepsTheLineBreaksAReaderSees: what the browser shows on
+// separate lines stays on separate lines in the text that is searched,
+// masked and shown where markup cannot be: the lines of a <pre> (a log,
+// an error, an address pasted as is), each <br> (two make an empty line,
+// as Gmail writes one), and a block inside a line of text.
+func TestTextKeepsTheLineBreaksAReaderSees(t *testing.T) {
+	for in, want := range map[string]string{
+		"<pre>line 1\nline 2\n\n\n    indented</pre>":                      "line 1\nline 2\n\nindented",
+		"<p>Before:</p><pre><code>a = 1\r\nb = 2</code></pre><p>After</p>": "Before:\na = 1\nb = 2\nAfter",
+		"<pre>\nfirst</pre>":                      "first",
+		"see<pre>x\ny</pre>then":                  "see\nx\ny\nthen",
+		"<p>one\ntwo</p>":                         "one two",
+		"a<br><br>b":                              "a\n\nb",
+		"<div>a</div><div><br></div><div>b</div>": "a\n\nb",
+		"<div>Hello<div>world</div></div>":        "Hello\nworld",
+		"<div dir=\"rtl\">سلام<br>خط دوم<pre>۱۲۳\n۴۵۶</pre></div>":                  "سلام\nخط دوم\n۱۲۳\n۴۵۶",
+		"<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>": "a b\nc d",
+	} {
+		if got := Sanitize(in).Text; got != want {
+			t.Errorf("Text of %q =\n%q\nwant\n%q", in, got, want)
+		}
+	}
+}
+
 func TestBrokenInputStillGivesItsText(t *testing.T) {
 	for in, want := range map[string]string{
 		"<p>unclosed <b>bold":           "unclosed bold",
@@ -113,6 +137,14 @@ func FuzzSanitize(f *testing.F) {
 		c := Sanitize(in)
 		if err := onlyAllowed(c.HTML); err != "" {
 			t.Fatalf("Sanitize(%q) = %q: %s", in, c.HTML, err)
+		}
+		// The text is folded: no space at either end, at most one empty
+		// line in a row, and the same from the stored markup.
+		if c.Text != strings.TrimSpace(c.Text) || strings.Contains(c.Text, "\n\n\n") || strings.Contains(c.Text, " \n") {
+			t.Fatalf("Text of %q = %q: not folded", in, c.Text)
+		}
+		if again := Text(c.HTML); again != c.Text {
+			t.Fatalf("Text(Sanitize(%q).HTML) = %q, Sanitize gave %q", in, again, c.Text)
 		}
 		// Sanitizing again (as display does) may tidy stray markup further
 		// (a lone <th> goes), but must stay within the allowlist too.
