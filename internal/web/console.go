@@ -366,7 +366,9 @@ type ConsoleTicket struct {
 	Body            string
 }
 
-func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, error) {
+// consoleView builds the ticket page; showContact shows the customer's
+// whole contact details (only after revealContact recorded the reveal).
+func (s *Server) consoleView(r *http.Request, q *req, n int64, showContact bool) (ConsoleTicket, error) {
 	ctx, scope := r.Context(), q.P.Scope
 	h, err := s.tickets.Hold(ctx, scope, n)
 	if err != nil {
@@ -389,10 +391,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64) (ConsoleTicket, e
 	if v.History, err = s.history(r, q, h, dir); err != nil {
 		return ConsoleTicket{}, err
 	}
-	// ?contact=show asks for the contact details unmasked (recorded);
-	// only a page opened that way shows them.
-	show := r.Method == http.MethodGet && r.URL.Query().Get("contact") == "show"
-	if v.CustomerPanel, err = s.customerPanel(r, q, t, show); err != nil {
+	if v.CustomerPanel, err = s.customerPanel(r, q, t, showContact); err != nil {
 		return ConsoleTicket{}, err
 	}
 	if v.CustomerPanel != nil {
@@ -462,7 +461,7 @@ func (s *Server) consoleTicket(w http.ResponseWriter, r *http.Request, q *req) e
 	if err != nil {
 		return err
 	}
-	v, err := s.consoleView(r, q, n)
+	v, err := s.consoleView(r, q, n, false)
 	if err != nil {
 		return err
 	}
@@ -496,7 +495,7 @@ func (s *Server) consoleUpdate(w http.ResponseWriter, r *http.Request, q *req) e
 		if !ok {
 			return err
 		}
-		v, verr := s.consoleView(r, q, n)
+		v, verr := s.consoleView(r, q, n, false)
 		if verr != nil {
 			return verr
 		}
@@ -517,7 +516,7 @@ func (s *Server) consoleMessage(w http.ResponseWriter, r *http.Request, q *req) 
 		return err
 	}
 	return s.addMessage(w, r, q, n, "/console/tickets/", func(fe FieldErrors, body string) error {
-		v, err := s.consoleView(r, q, n)
+		v, err := s.consoleView(r, q, n, false)
 		if err != nil {
 			return err
 		}

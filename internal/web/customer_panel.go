@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,8 +18,9 @@ import (
 
 // CustomerPanel is the ticket page's card about the customer: who they
 // are and their other requests. The email address and phone number are
-// shown masked until the agent asks to see them; that request is recorded
-// in the audit log as a read of the customer, like the API's.
+// shown masked until the agent asks to see them, after confirming who
+// they are (step-up) and saying why; the reveal is recorded with its
+// reason (ticket.RevealContact) and the read like the API's.
 type CustomerPanel struct {
 	Name         string
 	Email, Phone string
@@ -30,8 +32,14 @@ type CustomerPanel struct {
 	// first; More says there are more than these.
 	Others []TicketRow
 	More   bool
-	// ShowURL asks for the whole contact details.
-	ShowURL string
+	// RevealURL is where the reveal form posts; Reason and ReasonError
+	// are what a refused form said.
+	RevealURL   string
+	Reason      string
+	ReasonError string
+	// NeedsStepUp says the reveal will ask the agent to confirm who they
+	// are first (their session's last check is too old).
+	NeedsStepUp bool
 }
 
 // customerPanelOthers is how many other requests the panel lists.
@@ -39,8 +47,8 @@ const customerPanelOthers = 5
 
 // customerPanel builds the panel of ticket t's customer for a person
 // holding customer.read (nil for anyone else). show asks for the contact
-// details unmasked: the read is recorded first, and a read that cannot be
-// recorded shows nothing.
+// details unmasked, after ticket.RevealContact recorded why: the read is
+// recorded too, first, and a read that cannot be recorded shows nothing.
 func (s *Server) customerPanel(r *http.Request, q *req, t ticket.Ticket, show bool) (*CustomerPanel, error) {
 	ctx, scope := r.Context(), q.P.Scope
 	if !scope.Can(access.CustomerRead) {
@@ -53,7 +61,8 @@ func (s *Server) customerPanel(r *http.Request, q *req, t ticket.Ticket, show bo
 	if err != nil {
 		return nil, err
 	}
-	p := &CustomerPanel{Name: c.Name, Since: c.CreatedAt, ShowURL: "/console/tickets/" + strconv.FormatInt(t.Number, 10) + "?contact=show#customer"}
+	p := &CustomerPanel{Name: c.Name, Since: c.CreatedAt, RevealURL: "/console/tickets/" + strconv.FormatInt(t.Number, 10) + "/contact",
+		NeedsStepUp: !q.P.Session.Fresh(nowFunc())}
 	if show {
 		if err := s.recordRead(r, scope.WorkspaceID, "customer.view", "customer", c.ID,
 			map[string]string{"via": "console", "number": strconv.FormatInt(t.Number, 10)}); err != nil {
@@ -65,6 +74,45 @@ func (s *Server) customerPanel(r *http.Request, q *req, t ticket.Ticket, show bo
 	}
 	p.Others, p.More, err = s.otherRequests(ctx, q, scope, c, t.Number)
 	return p, err
+}
+
+// revealContact shows the ticket's customer's whole contact details,
+// once the agent has confirmed who they are and said why. A POST, so a
+// link cannot make anyone reveal anything, and the answer is not cached.
+func (s *Server) revealContact(w http.ResponseWriter, r *http.Request, q *req) error {
+	n, err := ticketNumber(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	back := "/console/tickets/" + strconv.FormatInt(n, 10)
+	if !q.P.Session.Fresh(nowFunc()) {
+		return seeOther(w, r, "/auth/step-up?next="+url.QueryEscape(back+"#customer"))
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	_, rerr := s.tickets.RevealContact(r.Context(), q.P.Scope, n, reason)
+	if rerr != nil {
+		fe, ok := fieldErrors(q.L, rerr)
+		if !ok {
+			return rerr
+		}
+		v, err := s.consoleView(r, q, n, false)
+		if err != nil {
+			return err
+		}
+		if v.CustomerPanel != nil {
+			v.CustomerPanel.Reason, v.CustomerPanel.ReasonError = reason, fe.Get("reason")
+		}
+		return s.render(w, r, http.StatusUnprocessableEntity, "console_ticket", v)
+	}
+	v, err := s.consoleView(r, q, n, true)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return s.render(w, r, http.StatusOK, "console_ticket", v)
 }
 
 // otherRequests lists the customer's other tickets in the agent's scope.

@@ -70,6 +70,8 @@ func (s *Server) history(r *http.Request, q *req, h ticket.Held, dir directory) 
 			text = l.T("event.note", who)
 		case "reveal":
 			text = l.T("event.reveal", who)
+		case "contact":
+			text = l.T("event.contact", who)
 		default:
 			text = l.T("event.other", who, e.Kind)
 		}
@@ -98,7 +100,7 @@ func (s *Server) reveal(w http.ResponseWriter, r *http.Request, q *req) error {
 		return errBadForm
 	}
 	original, err := s.tickets.Reveal(r.Context(), q.P.Scope, n, msg, strings.TrimSpace(r.PostFormValue("reason")))
-	v, verr := s.consoleView(r, q, n)
+	v, verr := s.consoleView(r, q, n, false)
 	if verr != nil {
 		return verr
 	}

@@ -90,6 +90,7 @@ func routes() []route {
 		{"POST /console/tickets/{number}", staff, "", (*Server).consoleUpdate},
 		{"POST /console/tickets/{number}/messages", staff, "", (*Server).consoleMessage},
 		{"POST /console/tickets/{number}/reveal", staff, "", (*Server).reveal},
+		{"POST /console/tickets/{number}/contact", staff, access.CustomerRead, (*Server).revealContact},
 		{"GET /console/files/{id}", staff, "", (*Server).download},
 
 		// Customer portal.
