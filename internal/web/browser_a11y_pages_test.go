@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -24,9 +25,10 @@ import (
 // TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus measures every
 // main page in both languages, signed out, as a customer and as an admin
 // (who sees the console and the admin pages), including forms sent with
-// mistakes. Failures name the page, the element and the measured ratio.
-// The measurements are also written to a11y-report.txt beside the
-// screenshots.
+// mistakes; each at the desktop width and again 320 CSS px wide (reflow).
+// Failures name the page, language, width, the element and what was
+// measured. The measurements are also written to a11y-report.txt beside
+// the screenshots, and a few pages are saved at 320px.
 func TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus(t *testing.T) {
 	browserCtx := sharedChromium(t)
 	shots := screenshotDir(t)
@@ -50,7 +52,15 @@ func TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus(t *testing.T) {
 		t.Fatal(err)
 	}
 	agentScope := e.f.Scope(t, "sales_agent")
-	for _, m := range []ticket.NewMessage{{Kind: ticket.KindNote, Body: "یادداشت درونی: مدل قدیمی است."}, {Kind: ticket.KindReply, Body: "لطفاً اول آن را از برق بکشید."}} {
+	// What is widest in a conversation: an unbroken link in plain text, and
+	// formatted mail with a long line of code, a wide table and inline code.
+	wideHTML := `<p>لاگ چاپگر:</p><pre>` + strings.Repeat("ERROR spooler: job 42 failed; ", 8) + `</pre>` +
+		`<table><tr><th>مدل</th><th>سریال</th><th>وضعیت</th><th>آخرین خطا</th><th>نسخهٔ میان‌افزار</th></tr>` +
+		`<tr><td>LaserJet-Pro-M404dn</td><td>PHBQK12345678</td><td>offline</td><td>paper-jam-tray-2</td><td>20231005.1234.5678</td></tr></table>` +
+		`<p>کد: <code>` + strings.Repeat("printer.config.", 6) + `</code></p>`
+	for _, m := range []ticket.NewMessage{{Kind: ticket.KindNote, Body: "یادداشت درونی: مدل قدیمی است."}, {Kind: ticket.KindReply, Body: "لطفاً اول آن را از برق بکشید."},
+		{Kind: ticket.KindReply, Body: "راهنما: https://support.example.com/printers/laserjet-pro-m404dn/troubleshooting/paper-jam-tray-2-and-offline-status"},
+		{Kind: ticket.KindReply, HTML: wideHTML}} {
 		if _, err := a.Tickets.AddMessage(ctx, agentScope, tk.Number, m); err != nil {
 			t.Fatal(err)
 		}
@@ -129,15 +139,26 @@ func TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus(t *testing.T) {
 		{"admin-monitoring", "/admin/security/monitoring", "title.admin_monitoring", nil},
 	}
 
+	// Each view is measured at the desktop width and at 320px (reflow);
+	// these are also saved at 320px for people to look at.
+	narrowShots := map[string]bool{"console-queue": true, "console-ticket": true, "portal-ticket": true, "admin-users": true}
 	var fails, report []string
+	both := func(b *browser, name, lang string) {
+		f, s := b.audit(name, lang)
+		fails, report = append(fails, f...), append(report, s)
+		f, s = b.auditNarrow(name, lang)
+		fails, report = append(fails, f...), append(report, s)
+		if narrowShots[name] {
+			b.shotNarrow(shots, name)
+		}
+	}
 	run := func(b *browser, lang string, pages []a11yPage) {
 		for _, p := range pages {
 			b.open(p.path, p.key)
 			if p.before != nil {
 				p.before(b)
 			}
-			f, s := b.audit(p.name, lang)
-			fails, report = append(fails, f...), append(report, s)
+			both(b, p.name, lang)
 		}
 	}
 	for _, lang := range []string{"fa", "en"} {
@@ -155,8 +176,7 @@ func TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus(t *testing.T) {
 		s.open("/lang/"+lang+"?next=/console/signin?workspace="+ws, "title.signin_staff")
 		s.do(fill("#f-email", admins[lang].Email, "#f-password", pw))
 		s.submit(`form[action="/console/signin"] button`, "title.mfa")
-		f, sum := s.audit("mfa", lang)
-		fails, report = append(fails, f...), append(report, sum)
+		both(s, "mfa", lang)
 		s.do(fill("#f-code", totpCode(t, secrets[lang], time.Now().Add(30*time.Second))))
 		s.submit(`form[action="/auth/mfa"] button[type=submit]`, "title.queue")
 		run(s, lang, staffPages)
@@ -183,7 +203,7 @@ func TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(shots, "a11y-report.txt"), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d pages measured in both languages; report in %s", len(report)/2, filepath.Join(shots, "a11y-report.txt"))
+	t.Logf("%d pages measured in both languages at two widths; report in %s", len(report)/4, filepath.Join(shots, "a11y-report.txt"))
 	for _, f := range groupFailures(fails) {
 		t.Error(f)
 	}
@@ -213,4 +233,24 @@ func groupFailures(fails []string) []string {
 		out = append(out, what+" — on "+list)
 	}
 	return out
+}
+
+// shotNarrow saves the page as it looks 320 CSS px wide, as
+// name-320px-lang.png in dir: the window grows to the page's height for
+// the picture, then gets its desktop size back.
+func (b *browser) shotNarrow(dir, name string) {
+	b.t.Helper()
+	lang, _ := b.eval(`document.documentElement.lang`).(string)
+	b.do(chromedp.EmulateViewport(narrowWidth, 900))
+	defer b.do(chromedp.EmulateViewport(1280, 900))
+	height, _ := b.eval(`Math.max(900, document.documentElement.scrollHeight)`).(float64)
+	b.do(chromedp.EmulateViewport(narrowWidth, int64(height)))
+	shot, err := chromedp.Call(b.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	file := filepath.Join(dir, fmt.Sprintf("%s-%dpx-%s.png", name, narrowWidth, lang))
+	if err := os.WriteFile(file, shot.Data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
 }

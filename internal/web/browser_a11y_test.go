@@ -116,6 +116,95 @@ const a11yAudit = `(() => {
   return out;
 })()`
 
+// reflowAudit measures WCAG 2.1 SC 1.4.10 (reflow) and clipped text at
+// the window's present width:
+//
+//   - the page must not scroll sideways (document scrollWidth at most
+//     clientWidth + 1). Content inside a box that scrolls on its own
+//     (overflow-x other than visible: a data table, a <pre>) is allowed
+//     to be wider; everything else that sticks out of the window is named,
+//     outermost first (an element sticking out whose parent does not),
+//     visually hidden text too, since it widens the page all the same;
+//   - no text is cut off: an element with overflow hidden or clip whose
+//     content is wider than its box (scrollWidth > clientWidth + 1),
+//     unless it ends in an ellipsis on purpose (text-overflow: ellipsis) or
+//     is visually hidden for screen readers (a clipped box of a pixel).
+//     Form controls scroll their own text and are not counted.
+const reflowAudit = `(() => {
+  const root = document.documentElement;
+  const vw = root.clientWidth;
+  const out = {viewport: window.innerWidth, client: vw, scroll: root.scrollWidth, wide: [], clipped: []};
+  const name = el => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += '#' + el.id;
+    if (typeof el.className === 'string' && el.className.trim()) s += '.' + el.className.trim().split(/\s+/).join('.');
+    const text = (el.getAttribute('aria-label') || el.textContent || '').trim().replace(/\s+/g, ' ');
+    return text ? s + ' "' + text.slice(0, 30) + '"' : s;
+  };
+  const tiny = el => {
+    if (!el.checkVisibility({opacityProperty: true, visibilityProperty: true})) return true;
+    for (let e = el; e; e = e.parentElement) {
+      const r = e.getBoundingClientRect();
+      if (getComputedStyle(e).clipPath !== 'none' && r.width * r.height <= 4) return true;
+    }
+    return false;
+  };
+  // ownScroll: a box that scrolls or clips sideways holds el. Only the
+  // boxes el is laid out in count: an absolutely positioned element leaves
+  // every box up to its positioned ancestor (a visually hidden header cell
+  // in a scrolling table can widen the page), a fixed one all of them.
+  const ownScroll = el => {
+    let pos = getComputedStyle(el).position;
+    for (let e = el.parentElement; e && e !== document.body && e !== root; e = e.parentElement) {
+      const cs = getComputedStyle(e);
+      if (pos === 'fixed') return false;
+      if (pos === 'absolute' && cs.position === 'static') continue;
+      if (cs.overflowX !== 'visible') return true;
+      pos = cs.position;
+    }
+    return false;
+  };
+  const out_ = r => r.right > vw + 1 ? r.right - vw : (r.left < -1 ? -r.left : 0);
+  const all = Array.from(document.body.querySelectorAll('*'));
+  const sticks = new Set();
+  for (const el of all) {
+    if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE'].includes(el.tagName)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (out_(r) > 0 && !ownScroll(el)) sticks.add(el);
+  }
+  for (const el of sticks) {
+    if (sticks.has(el.parentElement)) continue;
+    const r = el.getBoundingClientRect();
+    out.wide.push({el: name(el), width: Math.round(r.width), out: Math.round(out_(r)), side: r.right > vw + 1 ? 'right' : 'left'});
+  }
+  for (const el of all) {
+    if (['INPUT', 'TEXTAREA', 'SELECT', 'IMG', 'VIDEO', 'CANVAS', 'IFRAME', 'SCRIPT', 'STYLE'].includes(el.tagName)) continue;
+    const cs = getComputedStyle(el);
+    if (!['hidden', 'clip'].includes(cs.overflowX) || cs.textOverflow === 'ellipsis') continue;
+    if (el.scrollWidth <= el.clientWidth + 1 || !el.textContent.trim() || tiny(el)) continue;
+    out.clipped.push({el: name(el), width: el.clientWidth, content: el.scrollWidth});
+  }
+  return out;
+})()`
+
+type reflowResult struct {
+	Viewport float64 `json:"viewport"`
+	Client   float64 `json:"client"`
+	Scroll   float64 `json:"scroll"`
+	Wide     []struct {
+		El    string  `json:"el"`
+		Width float64 `json:"width"`
+		Out   float64 `json:"out"`
+		Side  string  `json:"side"`
+	} `json:"wide"`
+	Clipped []struct {
+		El      string  `json:"el"`
+		Width   float64 `json:"width"`
+		Content float64 `json:"content"`
+	} `json:"clipped"`
+}
+
 type a11yResult struct {
 	Lang      string  `json:"lang"`
 	Dir       string  `json:"dir"`
@@ -142,15 +231,21 @@ type a11yResult struct {
 // focusRecord notes the element keyboard focus is on and how it looks;
 // focusCompare looks at the same elements once nothing has focus and
 // tells for each whether focus showed and how its outline contrasts with
-// what is behind it (WCAG 1.4.11: 3:1 for what shows a state).
+// what is behind it (WCAG 1.4.11: 3:1 for what shows a state). A control
+// that is visually hidden (a file input whose label is styled as its
+// button) shows focus through its visible labels: one of them must
+// change.
 const focusRecord = `(() => {
   const e = document.activeElement;
   if (!e || e === document.body || e === document.documentElement) return '';
   if ((window.__focus || []).some(f => f.e === e)) return 'again';
-  const cs = getComputedStyle(e);
+  const r = e.getBoundingClientRect();
+  const concealed = r.width * r.height <= 4 || getComputedStyle(e).clipPath !== 'none' && r.width <= 2;
+  const shown = !concealed ? [e] : Array.from(e.labels || []).filter(l => { const b = l.getBoundingClientRect(); return b.width * b.height > 4 && l.checkVisibility(); });
+  const look = x => { const cs = getComputedStyle(x); return {s: [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.backgroundColor, cs.color, cs.borderColor, cs.textDecorationLine].join('|'),
+    outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1 ? cs.outlineColor : ''}; };
   const inMain = !!e.closest('main');
-  (window.__focus = window.__focus || []).push({e, inMain, s: [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.backgroundColor, cs.color, cs.borderColor, cs.textDecorationLine].join('|'),
-    outline: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 1 ? cs.outlineColor : ''});
+  (window.__focus = window.__focus || []).push({e, inMain, concealed, shown: shown.map(x => Object.assign({x}, look(x)))});
   return inMain ? 'main' : 'outside';
 })()`
 
@@ -169,17 +264,22 @@ const focusCompare = `(() => {
   };
   if (document.activeElement) document.activeElement.blur();
   return (window.__focus || []).map(f => {
-    const cs = getComputedStyle(f.e);
-    const now = [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.backgroundColor, cs.color, cs.borderColor, cs.textDecorationLine].join('|');
+    const changed = f.shown.filter(v => {
+      const cs = getComputedStyle(v.x);
+      return [cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.backgroundColor, cs.color, cs.borderColor, cs.textDecorationLine].join('|') !== v.s;
+    });
+    const v = changed.find(c => c.outline) || changed[0];
     let text = (f.e.textContent || f.e.value || f.e.name || '').trim().replace(/\s+/g, ' ').slice(0, 30);
-    const r = f.outline && parse(f.outline) ? Math.floor(ratio(parse(f.outline), behind(f.e.parentElement || f.e)) * 100) / 100 : 0;
-    return {el: f.e.tagName.toLowerCase() + (f.e.id ? '#' + f.e.id : '') + (text ? ' "' + text + '"' : ''), shows: now !== f.s, inMain: f.inMain, outlineRatio: r, outline: !!f.outline};
+    const r = v && v.outline && parse(v.outline) ? Math.floor(ratio(parse(v.outline), behind(v.x.parentElement || v.x)) * 100) / 100 : 0;
+    return {el: f.e.tagName.toLowerCase() + (f.e.id ? '#' + f.e.id : '') + (text ? ' "' + text + '"' : ''), shows: changed.length > 0, concealed: f.concealed,
+      inMain: f.inMain, outlineRatio: r, outline: !!(v && v.outline)};
   });
 })()`
 
 type focusResult struct {
 	El           string  `json:"el"`
 	Shows        bool    `json:"shows"`
+	Concealed    bool    `json:"concealed"`
 	InMain       bool    `json:"inMain"`
 	Outline      bool    `json:"outline"`
 	OutlineRatio float64 `json:"outlineRatio"`
@@ -192,11 +292,30 @@ type a11yPage struct {
 	before          func(b *browser)
 }
 
-// audit measures the page b shows, as name in lang, and returns the
-// failures, one line each.
+// narrowWidth is the width of the narrowest phone WCAG's reflow asks for
+// (1.4.10: 320 CSS px, no scrolling in two directions).
+const narrowWidth = 320
+
+// audit measures the page b shows, as name in lang, at the desktop width
+// newBrowser gives, and returns the failures, one line each.
 func (b *browser) audit(name, lang string) (fails []string, summary string) {
 	b.t.Helper()
-	at := name + " (" + lang + ")"
+	return b.measure(lang, name+" ("+lang+")", name)
+}
+
+// auditNarrow measures the page again in a window 320 CSS px wide, then
+// gives the window its desktop size back. Its failures name the width.
+func (b *browser) auditNarrow(name, lang string) (fails []string, summary string) {
+	b.t.Helper()
+	b.do(chromedp.EmulateViewport(narrowWidth, 900))
+	defer b.do(chromedp.EmulateViewport(1280, 900))
+	return b.measure(lang, fmt.Sprintf("%s (%s, %dpx)", name, lang, narrowWidth), fmt.Sprintf("%s %dpx", name, narrowWidth))
+}
+
+// measure runs every check on the page as it is now, in lang; at names the
+// page, language and width in failures, label the line of the summary.
+func (b *browser) measure(lang, at, label string) (fails []string, summary string) {
+	b.t.Helper()
 	r, err := chromedp.Run(b.ctx, chromedp.Evaluate[a11yResult](a11yAudit))
 	if err != nil {
 		b.t.Fatalf("%s: audit: %v", at, err)
@@ -235,8 +354,29 @@ func (b *browser) audit(name, lang string) (fails []string, summary string) {
 		fails = append(fails, fmt.Sprintf("%s: %s is marked invalid but no error text describes it", at, el))
 	}
 
+	// Reflow: nothing wider than the window but what scrolls in its own
+	// box, and no text cut off.
+	flow, err := chromedp.Run(b.ctx, chromedp.Evaluate[reflowResult](reflowAudit))
+	if err != nil {
+		b.t.Fatalf("%s: reflow: %v", at, err)
+	}
+	if flow.Scroll > flow.Client+1 {
+		fails = append(fails, fmt.Sprintf("%s: the page scrolls sideways: it is %.0fpx wide in a %.0fpx window", at, flow.Scroll, flow.Client))
+	}
+	for _, w := range flow.Wide {
+		fails = append(fails, fmt.Sprintf("%s: %s is %.0fpx wide and sticks out %.0fpx past the window's %s edge", at, w.El, w.Width, w.Out, w.Side))
+	}
+	for _, c := range flow.Clipped {
+		fails = append(fails, fmt.Sprintf("%s: text of %s is cut off: %.0fpx of content in a %.0fpx box with overflow hidden", at, c.El, c.Content, c.Width))
+	}
+
 	// Keyboard focus: through the header and into the page's main part.
-	b.eval(`window.__focus = []; if (document.activeElement) document.activeElement.blur(); window.scrollTo(0, 0); true`)
+	// Tab goes on from where focus last was, even after blur (a second
+	// measurement of the same page would start mid-page), so focus first
+	// lands on a throwaway element at the top of the page, which then goes.
+	b.eval(`window.__focus = []; if (document.activeElement) document.activeElement.blur();
+	  { const s = document.createElement('span'); s.tabIndex = -1; document.body.prepend(s); s.focus(); s.remove(); }
+	  window.scrollTo(0, 0); true`)
 	inMain := 0
 	for i := 0; i < 30 && inMain < 3; i++ {
 		b.do(chromedp.KeyEvent(kb.Tab))
@@ -258,6 +398,8 @@ func (b *browser) audit(name, lang string) (fails []string, summary string) {
 	minFocus := 99.0
 	for _, f := range focus {
 		switch {
+		case !f.Shows && f.Concealed:
+			fails = append(fails, fmt.Sprintf("%s: focus on %s does not show: it is visually hidden and none of its visible labels changes", at, f.El))
 		case !f.Shows:
 			fails = append(fails, fmt.Sprintf("%s: focus on %s does not show (its outline, shadow, colours and border stay the same)", at, f.El))
 		case f.Outline && f.OutlineRatio < 3:
@@ -267,8 +409,8 @@ func (b *browser) audit(name, lang string) (fails []string, summary string) {
 			minFocus = f.OutlineRatio
 		}
 	}
-	summary = fmt.Sprintf("%-28s %s  %3d texts, lowest %5.2f:1 (%s); %2d focus stops, lowest outline %.2f:1",
-		name, lang, r.Measured, r.Min, r.MinAt, len(focus), minFocus)
+	summary = fmt.Sprintf("%-34s %s  %4.0fpx wide in %4.0fpx; %3d texts, lowest %5.2f:1 (%s); %2d focus stops, lowest outline %.2f:1",
+		label, lang, flow.Scroll, flow.Client, r.Measured, r.Min, r.MinAt, len(focus), minFocus)
 	return fails, summary
 }
 
@@ -277,28 +419,54 @@ func (b *browser) audit(name, lang string) (fails []string, summary string) {
 const (
 	a11yGoodPage = `<!doctype html><html lang="en" dir="ltr"><head><meta charset="utf-8"><title>good</title>
 <style>body{background:#fff;color:#222} .big{font-size:24px;color:#949494} .hide{position:absolute;inline-size:1px;block-size:1px;overflow:hidden;clip-path:inset(50%);color:#eee}
-:focus-visible{outline:3px solid #1d4ed8}</style></head>
+:focus-visible{outline:3px solid #1d4ed8} .pick{display:inline-block;border:1px solid #1d4ed8;padding:4px} #gf:focus-visible+.pick{outline:3px solid #1d4ed8}</style></head>
 <body data-page="good"><header><a href="#main">Skip</a></header><main id="main"><h1>Good</h1>
 <p class="big">Large grey text passes at 3:1</p><p class="hide">hidden text is not measured</p>
-<form><label for="q">Question</label><input id="q" name="q" aria-invalid="true" aria-describedby="q-error"><p id="q-error">Say more.</p>
+<form><label for="gf">Files</label><input type="file" id="gf" class="hide"><label for="gf" class="pick">Choose</label>
+<label for="q">Question</label><input id="q" name="q" aria-invalid="true" aria-describedby="q-error"><p id="q-error">Say more.</p>
 <label><input type="checkbox" name="c"> Wrapped</label><button type="button">Send</button></form></main></body></html>`
 	a11yBadPage = `<!doctype html><html lang="fa"><head><meta charset="utf-8"><title>bad</title>
 <style>body{background:#fff;color:#222} .grey{color:#999} .pale{color:rgba(0,0,0,0.3)} .dark{background:#333;color:#555} button:focus{outline:none}
 .bar{background:#102a43} .bar a{color:#fff} .bar a:focus-visible{outline:3px solid #1d4ed8}</style></head>
 <body data-page="bad"><div class="bar"><a href="/x">Home</a></div><h1>One</h1><h1>Two</h1>
 <p class="grey">grey text</p><p class="pale">pale text</p><p class="dark">dark on dark</p>
-<input name="nolabel"><input name="bad" aria-invalid="true"><a href="/y"></a><button type="button">Quiet focus</button></body></html>`
+<input name="nolabel"><input name="bad" aria-invalid="true"><a href="/y"></a><button type="button">Quiet focus</button>
+<input type="file" id="bf" style="position:absolute;inline-size:1px;block-size:1px;overflow:hidden;clip-path:inset(50%)"><label for="bf">Pick files</label></body></html>`
+	// a11yNarrowPage passes everything but reflow: at 320px a fixed-width
+	// banner sticks out (to the left, as the page is right-to-left), and so
+	// does visually hidden text in a scrolling table that is not positioned
+	// (absolutely positioned, it escapes the box); a box with overflow
+	// hidden cuts its text off at any width. A wide table in a positioned
+	// box that scrolls on its own, a <pre> that scrolls, a deliberate
+	// ellipsis and visually hidden text are allowed.
+	a11yNarrowPage = `<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>narrow</title>
+<style>body{margin:0;background:#fff;color:#222} :focus-visible{outline:3px solid #1d4ed8} main{padding:0 8px}
+.wide{inline-size:600px} .clip{inline-size:10rem;overflow:hidden;white-space:nowrap}
+.scroll{overflow-x:auto} .held{position:relative} .scroll table{inline-size:900px} pre{overflow-x:auto}
+.dots{inline-size:10rem;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
+.hide{position:absolute;inline-size:1px;block-size:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}</style></head>
+<body data-page="narrow"><main id="main"><h1>باریک</h1><a href="#x">پیوند</a>
+<div class="wide" id="banner">نواری با پهنای ثابت ششصد پیکسل</div>
+<p class="clip">این متن بلند در جعبه‌ای با سرریز پنهان بریده می‌شود و خواننده پایانش را نمی‌بیند</p>
+<div class="scroll held"><table><tr><th>ستون</th><td>جدولی پهن که در جعبهٔ خودش می‌لغزد</td><td><span class="hide">کارها</span></td></tr></table></div>
+<div class="scroll"><table><tr><th>ستون</th><td>همان جدول، بی جای نگه‌داشتن</td><td><span class="hide" id="escapes">کارها</span></td></tr></table></div>
+<pre>a-very-long-line-of-code-that-scrolls-in-its-own-box-and-not-the-page-aaaaaaaaaaaaaaaaaaaaaaaaaaaa</pre>
+<p class="dots">سه نقطهٔ عمدی در پایان این متن بلند که جا نمی‌شود</p><p class="hide">متن پنهان برای صفحه‌خوان، بسیار بلندتر از یک پیکسل</p>
+<button type="button">بفرست</button></main></body></html>`
 )
 
 func TestBrowserAccessibilityAuditFindsEachFault(t *testing.T) {
 	browserCtx := sharedChromium(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if r.URL.Path == "/good" {
+		switch r.URL.Path {
+		case "/good":
 			fmt.Fprint(w, a11yGoodPage)
-			return
+		case "/narrow":
+			fmt.Fprint(w, a11yNarrowPage)
+		default:
+			fmt.Fprint(w, a11yBadPage)
 		}
-		fmt.Fprint(w, a11yBadPage)
 	}))
 	t.Cleanup(srv.Close)
 	b := newBrowser(t, browserCtx, srv.URL, "")
@@ -306,6 +474,31 @@ func TestBrowserAccessibilityAuditFindsEachFault(t *testing.T) {
 	b.open("/good", "good")
 	if fails, summary := b.audit("good", "en"); len(fails) > 0 {
 		t.Errorf("a page without faults fails:\n%s\n%s", strings.Join(fails, "\n"), summary)
+	}
+	if fails, summary := b.auditNarrow("good", "en"); len(fails) > 0 {
+		t.Errorf("a page without faults fails at 320px:\n%s\n%s", strings.Join(fails, "\n"), summary)
+	}
+
+	// Reflow: the banner fits a desktop window and sticks out of a phone's;
+	// the clipped text is cut off at both widths. Nothing else fails.
+	b.open("/narrow", "narrow")
+	wide, _ := b.audit("narrow", "fa")
+	if want := []string{
+		`narrow (fa): text of p.clip "این متن بلند در جعبه‌ای با سرر" is cut off: `,
+	}; !sameFailures(wide, want) {
+		t.Errorf("at the desktop width the audit found:\n%s\nwant lines starting:\n%s", strings.Join(wide, "\n"), strings.Join(want, "\n"))
+	}
+	narrow, _ := b.auditNarrow("narrow", "fa")
+	if want := []string{
+		`narrow (fa, 320px): the page scrolls sideways: it is `,
+		`narrow (fa, 320px): div#banner.wide "نواری با پهنای ثابت ششصد پیکسل" is 600px wide and sticks out 288px past the window's left edge`,
+		`narrow (fa, 320px): span#escapes.hide "کارها" is 1px wide and sticks out `,
+		`narrow (fa, 320px): text of p.clip "این متن بلند در جعبه‌ای با سرر" is cut off: `,
+	}; !sameFailures(narrow, want) {
+		t.Errorf("at 320px the audit found:\n%s\nwant lines starting:\n%s", strings.Join(narrow, "\n"), strings.Join(want, "\n"))
+	}
+	if w := b.eval(`window.innerWidth`); w != float64(1280) {
+		t.Errorf("the window stays %vpx wide after the narrow audit", w)
 	}
 
 	b.open("/bad", "bad")
@@ -322,6 +515,7 @@ func TestBrowserAccessibilityAuditFindsEachFault(t *testing.T) {
 		`no accessible name for a`,
 		`input "bad" is marked invalid but no error text describes it`,
 		`focus on button "Quiet focus" does not show`,
+		`focus on input#bf does not show: it is visually hidden and none of its visible labels changes`,
 		`focus outline of a "Home" contrasts 2.18:1 with what is behind it, want 3:1`,
 	} {
 		if !strings.Contains(all, want) {
@@ -331,4 +525,18 @@ func TestBrowserAccessibilityAuditFindsEachFault(t *testing.T) {
 	if strings.Contains(all, "Large grey") || strings.Contains(all, "hidden text") {
 		t.Errorf("the audit failed large or hidden text:\n%s", all)
 	}
+}
+
+// sameFailures reports whether each failure starts with the wanted line
+// of the same place, and there are as many.
+func sameFailures(got, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			return false
+		}
+	}
+	return true
 }
