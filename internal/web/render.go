@@ -84,6 +84,9 @@ type Page struct {
 	Admin bool
 	// Assets are the URLs of the stylesheet and script.
 	CSS, JS string
+	// FileJS is the URL of the script that writes a file field's chosen
+	// files in the page's language (the "filefield" partial loads it).
+	FileJS string
 	// Passkeys loads the passkey script on this page.
 	Passkeys bool
 	// ConsoleJS is the URL of the console's keyboard shortcuts script,
@@ -96,7 +99,8 @@ type Page struct {
 // page fills the common part of a view model.
 func (s *Server) page(r *http.Request, q *req, titleKey string) Page {
 	p := Page{L: q.L, TitleKey: titleKey, Path: r.URL.RequestURI(), Signed: q.signed && q.state() == "active",
-		Staff: q.isStaff(), Customer: q.isCustomer(), CSS: s.assets.url("app.css"), JS: s.assets.url("passkey.js")}
+		Staff: q.isStaff(), Customer: q.isCustomer(), CSS: s.assets.url("app.css"), JS: s.assets.url("passkey.js"),
+		FileJS: s.assets.url("filefield.js")}
 	if p.Signed && p.Staff {
 		p.ConsoleJS = s.assets.url("console.js")
 		sc := q.P.Scope
