@@ -74,8 +74,9 @@ func parsePages() (map[string]*pageTemplate, error) {
 type Page struct {
 	L        *Locale
 	TitleKey string
-	// Path is the page's own path and query, where the language switch
-	// comes back to.
+	// Path is where the language switch comes back to: the page's own
+	// path and query, or for a page answering a form, the page above it
+	// (pageIndex.returnPath).
 	Path     string
 	Signed   bool
 	Staff    bool
@@ -98,7 +99,7 @@ type Page struct {
 
 // page fills the common part of a view model.
 func (s *Server) page(r *http.Request, q *req, titleKey string) Page {
-	p := Page{L: q.L, TitleKey: titleKey, Path: r.URL.RequestURI(), Signed: q.signed && q.state() == "active",
+	p := Page{L: q.L, TitleKey: titleKey, Path: s.openable.returnPath(r), Signed: q.signed && q.state() == "active",
 		Staff: q.isStaff(), Customer: q.isCustomer(), CSS: s.assets.url("app.css"), JS: s.assets.url("passkey.js"),
 		FileJS: s.assets.url("filefield.js")}
 	if p.Signed && p.Staff {

@@ -71,6 +71,8 @@ type Server struct {
 	catalogs map[string]Catalog
 	zone     *time.Location
 	assets   assetSet
+	// openable knows which paths are pages (GET routes).
+	openable pageIndex
 }
 
 // New builds the web server, parsing every template and catalog once.
@@ -79,7 +81,8 @@ func New(o Opts) (*Server, error) {
 		return nil, errors.New("web: every service is required")
 	}
 	s := &Server{log: o.Log, identity: o.Identity, tickets: o.Tickets, customers: o.Customers, attachments: o.Attachments,
-		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP, recordRead: o.RecordRead, monitor: o.Monitor, audit: o.Audit}
+		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP, recordRead: o.RecordRead, monitor: o.Monitor, audit: o.Audit,
+		openable: newPageIndex(routes())}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
