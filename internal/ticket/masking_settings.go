@@ -1,11 +1,8 @@
 package ticket
 
 import (
-	"context"
 	"encoding/json"
 
-	"github.com/hesar/hesar/internal/audit"
-	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
 )
 
@@ -37,15 +34,3 @@ func CheckMaskingPolicy(p string) error {
 // setting again. Other instances keep theirs until it expires, at most
 // policyCacheTTL (30 s) after the change.
 func (s *Service) ForgetMaskingPolicy(ws int64) { s.policies.Delete(ws) }
-
-// AuditIn adds e to the service's audit log inside tx, so a change to
-// what the ticket service enforces (the masking policy, set together with
-// the attachment policy by attachment.SetDataProtection) commits with its
-// record or not at all. Without an audit log (some unit tests) it records
-// nothing.
-func (s *Service) AuditIn(ctx context.Context, tx *db.Tx, e audit.Entry) error {
-	if s.audit == nil {
-		return nil
-	}
-	return s.audit.Record(ctx, tx, e)
-}
