@@ -150,6 +150,9 @@ func TestBrowserFileFieldSpeaksThePageLanguage(t *testing.T) {
 // empty-state line are the catalog's, in lang, and the line is shown.
 func (b *browser) checkFileField(lang string) {
 	b.t.Helper()
+	// A page reached by a form's redirect may show before its deferred
+	// script has run.
+	b.waitFor(`!document.getElementById('f-file-chosen').hidden`)
 	got := b.eval(`(() => { const o = document.getElementById('f-file-chosen');
 	  return [document.querySelector('label.pick[for="f-file"]').textContent, o.textContent, o.hidden, document.getElementById('f-file-hint').textContent,
 	    getComputedStyle(document.getElementById('f-file')).clipPath]; })()`).([]any)
@@ -211,6 +214,7 @@ func (b *browser) keyboardReachesFileField(before string) {
 func (b *browser) chooseFiles(lang string, paths []string) {
 	b.t.Helper()
 	b.do(chromedp.SetUploadFiles(chromedp.CSS("#f-file"), paths))
+	b.waitFor(`document.querySelectorAll('#f-file-chosen bdi').length > 0`)
 	count := map[string]string{"fa": "۲", "en": "2"}[lang]
 	prefix, _, _ := strings.Cut(strings.Replace(msg(b.t, lang, "files.many"), "%s", count, 1), "%s")
 	line := b.text("#f-file-chosen")
@@ -247,6 +251,17 @@ func (b *browser) seeFiles(paths []string) {
 	for _, p := range paths {
 		if !slices.Contains(strings.Split(got, "\n"), filepath.Base(p)) {
 			b.t.Errorf("the page lists files %q, not %q", got, filepath.Base(p))
+		}
+	}
+}
+
+// waitFor waits up to five seconds for the expression to be true; the
+// checks after it then say what is wrong.
+func (b *browser) waitFor(js string) {
+	b.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+		if ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js)); err == nil && ok {
+			return
 		}
 	}
 }
