@@ -52,7 +52,9 @@ type TokenRow struct {
 
 // PermChoice is one permission offered for a new token.
 type PermChoice struct {
-	Name    string
+	Name string
+	// Text says in the page's language what the permission allows.
+	Text    string
 	Checked bool
 }
 
@@ -118,7 +120,7 @@ func (s *Server) securityView(r *http.Request, q *req) (SecurityPage, error) {
 		}
 		for _, p := range access.AllPermissions {
 			if q.P.Scope.Can(p) {
-				v.Perms = append(v.Perms, PermChoice{Name: string(p)})
+				v.Perms = append(v.Perms, PermChoice{Name: string(p), Text: q.L.T("perm." + string(p))})
 			}
 		}
 	}
