@@ -43,6 +43,10 @@ type Queue struct {
 	View, Status, Priority, Department, Sort string
 	// Sorts are the orders the queue offers, with their links.
 	Sorts []Option
+	// ByCreation says the rows are in order of creation (search, or a
+	// creation order), so the time column shows when each was opened
+	// rather than its last update, which would look out of order.
+	ByCreation bool
 	// Query is the search, on the search page.
 	Query  string
 	Search bool
@@ -282,9 +286,10 @@ func (s *Server) fillQueue(ctx context.Context, q *req, v *Queue, page ticket.Pa
 		id := strconv.FormatInt(d.ID, 10)
 		v.Departments = append(v.Departments, Option{Value: id, Label: d.Name, Selected: id == v.Department})
 	}
+	v.ByCreation = v.Search || v.Sort == string(ticket.OrderCreated) || v.Sort == string(ticket.OrderCreatedAsc)
 	for _, t := range page.Tickets {
 		v.Tickets = append(v.Tickets, TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority,
-			Department: dir.dept(t.DepartmentID), Assignee: dir.users[t.AssigneeID], UpdatedAt: t.UpdatedAt,
+			Department: dir.dept(t.DepartmentID), Assignee: dir.users[t.AssigneeID], UpdatedAt: t.UpdatedAt, CreatedAt: t.CreatedAt,
 			URL: "/console/tickets/" + strconv.FormatInt(t.Number, 10)})
 	}
 	v.Priorities = append(v.Priorities, Option{Value: "", Label: q.L.T("queue.any_priority"), Selected: v.Priority == ""})

@@ -28,6 +28,7 @@ type TicketRow struct {
 	Department string
 	Assignee   string
 	UpdatedAt  time.Time
+	CreatedAt  time.Time
 	URL        string
 }
 

@@ -139,6 +139,14 @@ func TestQueueSortSelectOffersEveryOrderAndKeepsIt(t *testing.T) {
 		if !strings.Contains(page, `<option value="created_asc" selected>`) {
 			t.Error("the select does not show the order chosen")
 		}
+		// In creation order the time column says when each was opened,
+		// so its times read in order too; otherwise, the last update.
+		if !strings.Contains(page, `<th scope="col">Created</th>`) || !strings.Contains(page, `datetime="`+made[0].CreatedAt.UTC().Format(time.RFC3339)+`"`) {
+			t.Error("in creation order the time column is not the creation time")
+		}
+		if p := get("/console/?view=all&status=active&sort=updated"); !strings.Contains(p, `<th scope="col">Updated</th>`) {
+			t.Error("in update order the time column is not the last update")
+		}
 		// With a filter: the urgent tickets, newest first.
 		var urgent []ticket.Ticket
 		for _, tk := range slices.Backward(made) {
