@@ -4,7 +4,7 @@
 // writes the input's own button and "No file chosen" in its language, not
 // the page's. This script fills the <output> the input names in
 // data-chosen, from the patterns the server put in the page: data-none,
-// data-one ("%s" = the name) and data-many ("%s" = the count, then the
+// data-single ("%s" = the name) and data-many ("%s" = the count, then the
 // names). The count and the list of names are written as the page's
 // language writes them (in Persian: Persian digits, «و» and «،»). Without
 // this script the line stays hidden and the field still works.
@@ -66,7 +66,7 @@
       if (list.length === 0) {
         text = fill(line.dataset.none || "");
       } else if (list.length === 1) {
-        text = fill(line.dataset.one || "%s", names(list));
+        text = fill(line.dataset.single || "%s", names(list));
       } else {
         text = fill(line.dataset.many || "%s: %s", number(list.length), names(list));
       }
