@@ -2,6 +2,9 @@ package ticket
 
 import (
 	"context"
+	"math"
+	"slices"
+
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
@@ -191,11 +194,49 @@ func (s *Service) MessagesOf(ctx context.Context, h Held, after int64, limit int
 	if !canReadContent(scope) {
 		return nil, errs.ErrForbidden
 	}
-	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at, masked_kinds, body_html_enc FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND id > $3`
+	return s.readMessages(ctx, scope, messagesSQL(scope, "id > $3")+` ORDER BY id LIMIT $4`, t.ID, after, limit)
+}
+
+// LastMessagesOf returns the last limit messages of h's ticket before
+// message id before (0: the newest), oldest first, and whether there are
+// earlier ones: a long conversation is shown from its end, a page at a
+// time backwards.
+func (s *Service) LastMessagesOf(ctx context.Context, h Held, before int64, limit int) ([]Message, bool, error) {
+	scope, t := h.scope, h.t
+	if t.ID == 0 {
+		return nil, false, errs.ErrNotFound
+	}
+	if !canReadContent(scope) {
+		return nil, false, errs.ErrForbidden
+	}
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	out, err := s.readMessages(ctx, scope, messagesSQL(scope, "id < $3")+` ORDER BY id DESC LIMIT $4`, t.ID, before, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	slices.Reverse(out)
+	return out, more, nil
+}
+
+// messagesSQL selects a ticket's messages ($1 workspace, $2 ticket) that
+// the scope may see and that meet cond.
+func messagesSQL(scope access.Scope, cond string) string {
+	q := `SELECT id, ticket_id, kind, author_type, author_id, body_enc, created_at, masked_kinds, body_html_enc FROM messages WHERE workspace_id = $1 AND ticket_id = $2 AND ` + cond
 	if scope.IsCustomer() {
 		q += ` AND kind = 'reply'`
 	}
-	rows, err := s.db.Read().QueryContext(ctx, q+` ORDER BY id LIMIT $4`, scope.WorkspaceID, t.ID, after, limit)
+	return q
+}
+
+// readMessages runs a messagesSQL query and opens each message.
+func (s *Service) readMessages(ctx context.Context, scope access.Scope, q string, ticketID int64, args ...any) ([]Message, error) {
+	rows, err := s.db.Read().QueryContext(ctx, q, append([]any{scope.WorkspaceID, ticketID}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -350,19 +350,18 @@ type ConsoleTicket struct {
 	// customer.read).
 	CustomerPanel *CustomerPanel
 	Content       bool
-	Entries       []Entry
-	Files         []FileLink
-	Statuses      []Option
-	Priorities    []Option
-	Assignees     []Option
-	Departments   []Option
-	CanReply      bool
-	CanNote       bool
-	CanUpdate     bool
-	CanAssign     bool
-	CanReveal     bool
-	Tags          string
-	History       []HistoryLine
+	Thread
+	Statuses    []Option
+	Priorities  []Option
+	Assignees   []Option
+	Departments []Option
+	CanReply    bool
+	CanNote     bool
+	CanUpdate   bool
+	CanAssign   bool
+	CanReveal   bool
+	Tags        string
+	History     []HistoryLine
 	// RevealFor is the message whose reveal form had an error.
 	RevealFor       int64
 	OriginalSubject string
@@ -407,7 +406,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64, showContact bool)
 		if v.CustomerPanel != nil { // already read for the card: most messages are the ticket's customer's
 			names[t.CustomerID] = v.CustomerPanel.Name
 		}
-		v.Entries, v.Files, err = s.conversation(ctx, q.L, h, "/console/files/", func(m ticket.Message) (string, bool) {
+		v.Thread, err = s.conversation(ctx, q.L, h, "/console/tickets/"+strconv.FormatInt(t.Number, 10), "/console/files/", beforeParam(r), func(m ticket.Message) (string, bool) {
 			if m.AuthorType == string(access.ActorCustomer) {
 				if _, ok := names[m.AuthorID]; !ok {
 					names[m.AuthorID] = q.L.T("author.customer")

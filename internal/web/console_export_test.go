@@ -11,3 +11,11 @@ func SetCountBudget(d time.Duration) (restore func()) {
 	countBudget = d
 	return func() { countBudget = old }
 }
+
+// SetMaxMessages sets how many messages a ticket page shows, for tests
+// of a conversation longer than a page.
+func SetMaxMessages(n int) (restore func()) {
+	old := maxMessages
+	maxMessages = n
+	return func() { maxMessages = old }
+}

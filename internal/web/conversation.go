@@ -16,8 +16,9 @@ import (
 	"github.com/hesar/hesar/internal/ticket"
 )
 
-// maxMessages is how much of a conversation one page shows.
-const maxMessages = 200
+// maxMessages is how much of a conversation one page shows: the last
+// ones, with a link to the ones before.
+var maxMessages = 200
 
 // TicketRow is one line of a ticket list.
 type TicketRow struct {
@@ -59,17 +60,36 @@ type Entry struct {
 	Files    []FileLink
 }
 
-// conversation reads a ticket's messages and files through the scope
-// (customers get neither notes nor their files: the services see to it)
-// and puts each file under its message.
-func (s *Server) conversation(ctx context.Context, l *Locale, h ticket.Held, fileBase string, author func(ticket.Message) (string, bool)) ([]Entry, []FileLink, error) {
-	msgs, err := s.tickets.MessagesOf(ctx, h, 0, maxMessages)
+// Thread is the part of a conversation one page shows.
+type Thread struct {
+	Entries []Entry
+	// Files are the ticket's files that belong to no message.
+	Files []FileLink
+	// EarlierURL shows the messages before these (empty: these are the
+	// first); LatestURL, on a page of earlier messages, goes back to the
+	// end of the conversation.
+	EarlierURL, LatestURL string
+}
+
+// conversation reads the last maxMessages messages of a ticket before
+// message id before (0: the newest) and its files through the scope
+// (customers get neither notes nor their files: the services see to it),
+// and puts each file under its message. page is the ticket page's path.
+func (s *Server) conversation(ctx context.Context, l *Locale, h ticket.Held, page, fileBase string, before int64, author func(ticket.Message) (string, bool)) (Thread, error) {
+	msgs, earlier, err := s.tickets.LastMessagesOf(ctx, h, before, maxMessages)
 	if err != nil {
-		return nil, nil, err
+		return Thread{}, err
 	}
 	files, err := s.attachments.ListOf(ctx, h, 0, attachment.MaxPage)
 	if err != nil {
-		return nil, nil, err
+		return Thread{}, err
+	}
+	var th Thread
+	if earlier && len(msgs) > 0 {
+		th.EarlierURL = page + "?before=" + strconv.FormatInt(msgs[0].ID, 10) + "#conversation"
+	}
+	if before > 0 {
+		th.LatestURL = page + "#conversation"
 	}
 	byMsg := map[int64][]FileLink{}
 	var loose []FileLink
@@ -81,7 +101,8 @@ func (s *Server) conversation(ctx context.Context, l *Locale, h ticket.Held, fil
 			byMsg[a.MessageID] = append(byMsg[a.MessageID], f)
 		}
 	}
-	out := make([]Entry, 0, len(msgs))
+	th.Files = loose
+	th.Entries = make([]Entry, 0, len(msgs))
 	for _, m := range msgs {
 		name, mine := author(m)
 		e := Entry{ID: m.ID, Note: m.Kind == ticket.KindNote, Mine: mine, Author: name, Body: m.Body,
@@ -90,9 +111,19 @@ func (s *Server) conversation(ctx context.Context, l *Locale, h ticket.Held, fil
 			// Sanitized when stored and again here, under today's rules.
 			e.HTML = template.HTML(richtext.Display(m.HTML)) //nolint:gosec // allowlist-sanitized just above
 		}
-		out = append(out, e)
+		th.Entries = append(th.Entries, e)
 	}
-	return out, loose, nil
+	return th, nil
+}
+
+// beforeParam reads ?before=, the message id a page of earlier messages
+// ends before (0 when absent or not a number: the newest).
+func beforeParam(r *http.Request) int64 {
+	n, err := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // ticketNumber reads the {number} path value.

@@ -73,9 +73,8 @@ func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, q *req) e
 // PortalTicket is one of the customer's requests with its conversation.
 type PortalTicket struct {
 	Page
-	Ticket   TicketRow
-	Entries  []Entry
-	Files    []FileLink
+	Ticket TicketRow
+	Thread
 	CanReply bool
 	CanClose bool
 	Errors   FieldErrors
@@ -92,7 +91,7 @@ func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, err
 		return PortalTicket{}, err
 	}
 	me := q.P.Scope.ActorID
-	entries, files, err := s.conversation(r.Context(), q.L, h, "/portal/files/", func(m ticket.Message) (string, bool) {
+	thread, err := s.conversation(r.Context(), q.L, h, "/portal/requests/"+strconv.FormatInt(t.Number, 10), "/portal/files/", beforeParam(r), func(m ticket.Message) (string, bool) {
 		if m.AuthorType == string(access.ActorCustomer) {
 			if m.AuthorID == me {
 				return q.L.T("author.you"), true
@@ -104,7 +103,7 @@ func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, err
 	if err != nil {
 		return PortalTicket{}, err
 	}
-	v := PortalTicket{Page: s.page(r, q, "title.request"), Entries: entries, Files: files, Errors: FieldErrors{},
+	v := PortalTicket{Page: s.page(r, q, "title.request"), Thread: thread, Errors: FieldErrors{},
 		Ticket: TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority, UpdatedAt: t.UpdatedAt}}
 	v.CanReply = t.Status != ticket.StatusClosed
 	v.CanClose = t.Status != ticket.StatusClosed && ticket.CanMove(t.Status, ticket.StatusClosed)
