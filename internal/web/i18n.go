@@ -2,6 +2,7 @@ package web
 
 import (
 	"embed"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -119,27 +120,109 @@ func (l *Locale) Digits(s string) string {
 // Num formats an integer in the language's digits.
 func (l *Locale) Num(n int64) string { return l.Digits(strconv.FormatInt(n, 10)) }
 
-// Date formats a moment as a date and time: Jalali with Persian digits in
-// Persian (Tehran time), Gregorian in English (UTC), with the zone named.
+// Date formats a moment as a date and time in the workspace's time zone:
+// Jalali with Persian digits in Persian, Gregorian in English with the
+// zone's abbreviation or offset ("2026-11-26 04:06 +0330").
 func (l *Locale) Date(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
+	t = t.In(l.Zone())
 	if l.Lang == "fa" {
-		t = t.In(l.zone)
 		j := ToJalali(t.Year(), t.Month(), t.Day())
 		return PersianDigits(j.String() + " " + t.Format("15:04"))
 	}
-	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+	return t.Format("2006-01-02 15:04 MST")
 }
 
-// Hour names the hour a moment falls in ("14:00"), in the language's
-// zone and digits.
+// Hour names the hour a moment falls in ("14:00"), in the workspace's
+// zone and the language's digits.
 func (l *Locale) Hour(t time.Time) string {
-	if l.Lang == "fa" {
-		return PersianDigits(t.In(l.zone).Format("15:04"))
+	return l.Digits(t.In(l.Zone()).Format("15:04"))
+}
+
+// DefaultZone is the time zone of pages outside a workspace (signed out)
+// and of workspaces that never chose one.
+const DefaultZone = "Asia/Tehran"
+
+// Zone is the time zone the page's dates are said in: the workspace's.
+func (l *Locale) Zone() *time.Location {
+	if l.zone == nil {
+		return time.UTC
 	}
-	return t.UTC().Format("15:04")
+	return l.zone
+}
+
+// ZoneName names the page's time zone for people: the IANA name with its
+// offset now ("Asia/Tehran, UTC+03:30").
+func (l *Locale) ZoneName() string {
+	_, off := time.Now().In(l.Zone()).Zone()
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return l.Digits(fmt.Sprintf("%s, UTC%s%02d:%02d", l.Zone().String(), sign, off/3600, off%3600/60))
+}
+
+// DateInput writes a moment as a date field of the page takes it back:
+// "1405/09/05 14:30" (in Persian digits) in Persian, "2026-11-26 14:30" in
+// English, in the workspace's zone.
+func (l *Locale) DateInput(t time.Time) string {
+	t = t.In(l.Zone())
+	if l.Lang == "fa" {
+		return PersianDigits(ToJalali(t.Year(), t.Month(), t.Day()).String() + " " + t.Format("15:04"))
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// errBadDate is a date that is not in the page's form or does not exist.
+var errBadDate = errors.New("not a date in the expected form")
+
+// ParseDate reads a date, with an optional time (HH:MM), typed in the
+// page's calendar and read in the workspace's zone: Jalali in Persian
+// (1405/09/05 or ۱۴۰۵/۰۹/۰۵, "-" also allowed), Gregorian in English
+// (2026-11-26; a "T" before the time too, as the browser's date-time
+// fields wrote it). The other calendar is taken as well when its year
+// says which it is (a Gregorian year is never below 1700, a Jalali one
+// never above), so a link keeps working after the language switch.
+// hasTime says whether a time was given.
+func (l *Locale) ParseDate(s string) (t time.Time, hasTime bool, err error) {
+	s = strings.TrimSpace(ASCIIDigits(s))
+	date, clock, _ := strings.Cut(strings.Replace(s, "T", " ", 1), " ")
+	clock = strings.TrimSpace(clock)
+	parts := strings.FieldsFunc(date, func(r rune) bool { return r == '/' || r == '-' })
+	if len(parts) != 3 || len(parts[0]) != 4 || len(parts[1]) > 2 || len(parts[2]) > 2 {
+		return time.Time{}, false, errBadDate
+	}
+	var n [3]int
+	for i, p := range parts {
+		if n[i], err = strconv.Atoi(p); err != nil || n[i] < 0 {
+			return time.Time{}, false, errBadDate
+		}
+	}
+	hour, minute := 0, 0
+	if clock != "" {
+		c, err := time.Parse("15:04", clock)
+		if err != nil {
+			return time.Time{}, false, errBadDate
+		}
+		hour, minute, hasTime = c.Hour(), c.Minute(), true
+	}
+	gy, gm, gd := n[0], time.Month(n[1]), n[2]
+	if n[0] < 1700 { // a Jalali year
+		j := JalaliDate{n[0], n[1], n[2]}
+		if !j.Valid() {
+			return time.Time{}, false, errBadDate
+		}
+		gy, gm, gd = j.ToGregorian()
+	} else if strings.Contains(date, "/") || gm < 1 || gm > 12 || gd < 1 || gd > 31 {
+		return time.Time{}, false, errBadDate
+	}
+	t = time.Date(gy, gm, gd, hour, minute, 0, 0, l.Zone())
+	if t.Day() != gd || t.Month() != gm { // 2026-02-30 would roll over
+		return time.Time{}, false, errBadDate
+	}
+	return t, hasTime, nil
 }
 
 // Stamp is a moment already said in the page's language, for lists long

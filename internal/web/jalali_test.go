@@ -61,3 +61,63 @@ func TestPersianDigits(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestJalaliToGregorianMatchesKnownDates(t *testing.T) {
+	cases := []struct {
+		j    JalaliDate
+		want string
+	}{
+		{JalaliDate{1403, 1, 1}, "2024-03-20"},
+		{JalaliDate{1403, 12, 30}, "2025-03-20"}, // 1403 is leap
+		{JalaliDate{1404, 1, 1}, "2025-03-21"},
+		{JalaliDate{1405, 9, 5}, "2026-11-26"},
+		{JalaliDate{1405, 6, 31}, "2026-09-22"},
+		{JalaliDate{1357, 11, 22}, "1979-02-11"},
+		{JalaliDate{1378, 10, 11}, "2000-01-01"},
+		{JalaliDate{1399, 12, 30}, "2021-03-20"}, // 1399 is leap
+	}
+	for _, c := range cases {
+		y, m, d := c.j.ToGregorian()
+		if got := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format("2006-01-02"); got != c.want {
+			t.Errorf("%v: got %s, want %s", c.j, got, c.want)
+		}
+		if !c.j.Valid() {
+			t.Errorf("%v: not valid", c.j)
+		}
+	}
+}
+
+func TestJalaliRoundTripsEveryDayForTwoCenturies(t *testing.T) {
+	d := time.Date(1900, 1, 1, 12, 0, 0, 0, time.UTC)
+	for d.Year() < 2100 {
+		j := ToJalali(d.Year(), d.Month(), d.Day())
+		y, m, dd := j.ToGregorian()
+		if y != d.Year() || m != d.Month() || dd != d.Day() {
+			t.Fatalf("%s -> %v -> %d-%d-%d", d.Format("2006-01-02"), j, y, m, dd)
+		}
+		if !j.Valid() {
+			t.Fatalf("%v (%s) not valid", j, d.Format("2006-01-02"))
+		}
+		d = d.AddDate(0, 0, 1)
+	}
+}
+
+func TestJalaliDatesThatDoNotExistAreInvalid(t *testing.T) {
+	for _, j := range []JalaliDate{
+		{1404, 12, 30}, // 1404 is not leap
+		{1402, 12, 30},
+		{1405, 7, 31}, // the second half's months have 30 days
+		{1405, 13, 1}, {1405, 0, 1}, {1405, 1, 0}, {1405, 1, 32},
+		{1100, 1, 1}, // out of the rule's range
+	} {
+		if j.Valid() {
+			t.Errorf("%v is valid", j)
+		}
+	}
+}
+
+func TestASCIIDigits(t *testing.T) {
+	if got := ASCIIDigits("۱۴۰۵/۰۹/۰۵ ١٤:٣٠"); got != "1405/09/05 14:30" {
+		t.Fatalf("got %q", got)
+	}
+}
