@@ -88,11 +88,13 @@ func (s *Service) SendPasswordSetup(ctx context.Context, p Principal, userID int
 	if a.disabled {
 		return &errs.Conflict{Field: "user_id", Message: "the user is disabled; enable them first"}
 	}
-	purpose := LinkPasswordReset
+	purpose, kind := LinkPasswordReset, mailPasswordReset
 	if a.passwordHash == "" {
-		purpose = LinkInvite
+		// Never had a password: the mail is the invitation again, not a
+		// reset they never asked for.
+		purpose, kind = LinkInvite, mailInvitation
 	}
-	return s.mailLink(ctx, a, purpose, mailPasswordReset)
+	return s.mailLink(ctx, a, purpose, kind)
 }
 
 // AccountStatus is the sign-in state of a staff member, for admins.

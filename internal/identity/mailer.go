@@ -12,6 +12,7 @@ import (
 const (
 	mailVerifyEmail     = "verify_email"
 	mailPasswordReset   = "password_reset"
+	mailInvitation      = "invitation"
 	mailSignInLink      = "signin_link"
 	mailAccountLocked   = "account_locked"
 	mailPasswordChanged = "password_changed"

@@ -32,6 +32,7 @@ type Service struct {
 	keys      *keyring.Keyring
 	tokens    *tokenCache
 	settings  settingsCache
+	zones     zoneCache
 	events    EventSink
 	mail      *mail.Outbox
 	customers *customer.Service
@@ -105,8 +106,13 @@ type NewUser struct {
 	Email       string
 	Name        string
 	Role        string
-	Password    string // optional: users without one sign in otherwise (later)
+	Password    string // optional: users without one are invited by email
 	Departments []int64
+	// InviteLocale is the language the invitation is written in ("fa",
+	// "en"; "" is English), chosen by whoever invites them. It is not
+	// saved as the person's language: their pages follow their browser
+	// until they choose one themselves.
+	InviteLocale string
 }
 
 // ValidEmail checks an email address the way every form does.
@@ -123,6 +129,9 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 	role, err := access.ParseRole(in.Role)
 	if err != nil {
 		v.Add("role", "%s", err.Error())
+	}
+	if !validLocale(in.InviteLocale) {
+		v.Add("locale", "must be fa, en or empty")
 	}
 	if err := v.Err(); err != nil {
 		return User{}, err
@@ -181,12 +190,12 @@ func (s *Service) CreateUser(ctx context.Context, scope access.Scope, in NewUser
 			return nil
 		}
 		// No password given: invite them to set one by email.
-		a := account{kind: Staff, workspaceID: ws, id: id, email: email, name: in.Name}
+		a := account{kind: Staff, workspaceID: ws, id: id, email: email, name: in.Name, locale: in.InviteLocale}
 		link, err := s.newLink(ctx, tx, a, LinkInvite)
 		if err != nil {
 			return err
 		}
-		return s.mailAccount(ctx, tx, a, mailPasswordReset, accountMailData{Link: link, Expires: linkLifetime[LinkInvite]})
+		return s.mailAccount(ctx, tx, a, mailInvitation, accountMailData{Link: link, Expires: linkLifetime[LinkInvite]})
 	})
 	if err != nil {
 		return User{}, err

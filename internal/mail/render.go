@@ -24,10 +24,10 @@ type AccountMail struct {
 }
 
 // Kinds lists the templates Render knows.
-var Kinds = []string{"verify_email", "password_reset", "signin_link", "account_locked", "password_changed", "mfa_changed", "new_signin"}
+var Kinds = []string{"verify_email", "password_reset", "invitation", "signin_link", "account_locked", "password_changed", "mfa_changed", "new_signin"}
 
 // linkRequired are the kinds whose whole point is the link.
-var linkRequired = map[string]bool{"verify_email": true, "password_reset": true, "signin_link": true}
+var linkRequired = map[string]bool{"verify_email": true, "password_reset": true, "invitation": true, "signin_link": true}
 
 //go:embed templates
 var templateFS embed.FS
