@@ -74,6 +74,11 @@ func TestBrowserCoreFlowsWorkWithJavaScriptOff(t *testing.T) {
 		if got := c.text(".entry .body"); strings.Contains(got, "4111 1111 1111 1111") || !strings.Contains(got, "1111") {
 			t.Fatalf("the customer's own message shows %q: want the card masked", got)
 		}
+		// The masked number is isolated left to right, so it cannot be
+		// reordered among right-to-left words.
+		if got := c.eval(`(() => { const b = document.querySelector('.entry .body bdi[dir=ltr]'); return b ? b.textContent : ""; })()`); got != "4111 11•• •••• 1111" {
+			t.Errorf("the masked number is isolated as %q", got)
+		}
 		number := strings.TrimPrefix(c.eval(`location.pathname`).(string), "/portal/requests/")
 
 		// The agent enrolls an authenticator app and signs in with it.

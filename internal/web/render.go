@@ -37,6 +37,9 @@ var funcs = template.FuncMap{
 	"int64":     func(n int) int64 { return int64(n) },
 	"list":      func(xs ...string) []string { return xs },
 	"alertList": func(l *Locale, as []AlertRow, back string) AlertList { return AlertList{L: l, Alerts: as, Back: back} },
+	// masked shows text with each masked value kept whole and in order
+	// (isolateMasked).
+	"masked": isolateMasked,
 }
 
 // AlertList is what the "alerts" partial shows: the alerts, and the page
