@@ -192,7 +192,7 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 		return nil, err
 	}
 	events.watch = observe(a.Monitor)
-	a.Departments = department.New(department.Opts{DB: d})
+	a.Departments = department.New(department.Opts{DB: d, Audit: a.Audit})
 	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers, Audit: a.Audit})
 	dir := cfg.AttachmentDir()
 	if dir == "" {

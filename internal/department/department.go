@@ -7,9 +7,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/db"
 	"github.com/hesar/hesar/internal/errs"
 )
@@ -24,14 +26,41 @@ type Department struct {
 	UpdatedAt   time.Time
 }
 
+// Audit actions of department changes. Membership decides who sees which
+// tickets, so every change is recorded in the write that makes it; the
+// record names the department (target) and the user (details "user_id"),
+// never a name or an email.
+const (
+	ActionCreated       = "department.created"
+	ActionRenamed       = "department.renamed"
+	ActionMemberAdded   = "department.member_added"
+	ActionMemberRemoved = "department.member_removed"
+)
+
 // Service manages departments.
-type Service struct{ db *db.DB }
+type Service struct {
+	db    *db.DB
+	audit *audit.Log
+}
 
 // Opts are the Service's dependencies.
-type Opts struct{ DB *db.DB }
+type Opts struct {
+	DB *db.DB
+	// Audit records every change in its transaction (nil: none, as in
+	// some unit tests).
+	Audit *audit.Log
+}
 
 // New builds the service.
-func New(o Opts) *Service { return &Service{db: o.DB} }
+func New(o Opts) *Service { return &Service{db: o.DB, audit: o.Audit} }
+
+// record adds the audit record of a change to department id inside tx.
+func (s *Service) record(ctx context.Context, tx *db.Tx, ws int64, action string, id int64, details map[string]string) error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Record(ctx, tx, audit.About(ctx, ws, action, "department", id, details))
+}
 
 // Create adds a department.
 func (s *Service) Create(ctx context.Context, scope access.Scope, name string) (Department, error) {
@@ -54,7 +83,10 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, name string) (
 		if db.IsUniqueViolation(err) {
 			return &errs.Conflict{Field: "name", Message: fmt.Sprintf("a department named %q already exists", name)}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, scope.WorkspaceID, ActionCreated, id, nil)
 	})
 	if err != nil {
 		return Department{}, err
@@ -152,7 +184,7 @@ func (s *Service) Rename(ctx context.Context, scope access.Scope, id int64, name
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.ErrNotFound
 		}
-		return nil
+		return s.record(ctx, tx, scope.WorkspaceID, ActionRenamed, id, nil)
 	})
 	if err != nil {
 		return Department{}, err
@@ -175,11 +207,21 @@ func (s *Service) SetMember(ctx context.Context, scope access.Scope, departmentI
 		if n != 2 {
 			return errs.ErrNotFound
 		}
+		var res sql.Result
+		action := ActionMemberAdded
 		if member {
-			_, err = tx.ExecContext(ctx, `INSERT INTO department_members (workspace_id, department_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, scope.WorkspaceID, departmentID, userID)
+			res, err = tx.ExecContext(ctx, `INSERT INTO department_members (workspace_id, department_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, scope.WorkspaceID, departmentID, userID)
 		} else {
-			_, err = tx.ExecContext(ctx, `DELETE FROM department_members WHERE workspace_id = $1 AND department_id = $2 AND user_id = $3`, scope.WorkspaceID, departmentID, userID)
+			action = ActionMemberRemoved
+			res, err = tx.ExecContext(ctx, `DELETE FROM department_members WHERE workspace_id = $1 AND department_id = $2 AND user_id = $3`, scope.WorkspaceID, departmentID, userID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			// Already so: nothing changed, nothing to record.
+			return err
+		}
+		return s.record(ctx, tx, scope.WorkspaceID, action, departmentID, map[string]string{"user_id": strconv.FormatInt(userID, 10)})
 	})
 }
