@@ -5,6 +5,7 @@ import (
 	"github.com/hesar/hesar/internal/audit"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -504,6 +505,7 @@ func (s *Server) consoleUpdate(w http.ResponseWriter, r *http.Request, q *req) e
 			return verr
 		}
 		v.Errors = fe
+		v.keepSent(r.PostForm)
 		return s.render(w, r, http.StatusUnprocessableEntity, "console_ticket", v)
 	}
 	// A ticket moved to a department the agent is not in leaves their
@@ -527,6 +529,27 @@ func (s *Server) consoleMessage(w http.ResponseWriter, r *http.Request, q *req) 
 		v.Errors, v.Body = fe, body
 		return s.render(w, r, http.StatusUnprocessableEntity, "console_ticket", v)
 	})
+}
+
+// keepSent shows a refused properties form as it was sent, not as
+// stored, so one mistake does not throw away the agent's other choices.
+func (v *ConsoleTicket) keepSent(form url.Values) {
+	pick := func(opts []Option, name string) {
+		sent, ok := form[name]
+		if !ok || len(sent) == 0 || !slices.ContainsFunc(opts, func(o Option) bool { return o.Value == sent[0] }) {
+			return // nothing sent, or nothing the list offers: keep the stored choice
+		}
+		for i := range opts {
+			opts[i].Selected = opts[i].Value == sent[0]
+		}
+	}
+	pick(v.Statuses, "status")
+	pick(v.Priorities, "priority")
+	pick(v.Departments, "department")
+	pick(v.Assignees, "assignee")
+	if tags, ok := form["tags"]; ok && len(tags) > 0 {
+		v.Tags = tags[0]
+	}
 }
 
 // patchFrom reads the properties form into a patch of the fields whose
