@@ -148,9 +148,10 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request, scope access
 		if len(u.files) == attachment.MaxFilesPerMessage {
 			return u, &fileRefusal{key: "notice.files_too_many", n: attachment.MaxFilesPerMessage}
 		}
-		f, err := s.attachments.Stage(r.Context(), scope, pol, part.FileName(), totalReader{r: part, left: &left, max: total})
+		name := formFileName(part.FileName())
+		f, err := s.attachments.Stage(r.Context(), scope, pol, name, totalReader{r: part, left: &left, max: total})
 		if err != nil {
-			return u, refusal(err, attachment.SanitizeName(part.FileName()), pol, total)
+			return u, refusal(err, attachment.SanitizeName(name), pol, total)
 		}
 		u.files = append(u.files, f)
 	}
@@ -217,3 +218,15 @@ func uploadErrors(w http.ResponseWriter, l *Locale, err error) (FieldErrors, boo
 // withName puts a file name where the message holds NUL: after the
 // catalog's digits are localized, so the name keeps its own digits.
 func withName(msg, name string) string { return strings.Replace(msg, "\x00", name, 1) }
+
+// formFileName undoes what browsers do to a file's name in a form
+// (the HTML standard's multipart/form-data encoding): they write a
+// quotation mark, CR and LF as %22, %0D and %0A, and leave every other
+// "%" as it is. Without this, "report "final".pdf" was kept as
+// report %22final%22.pdf. The name is sanitized after (a quotation mark
+// becomes "_").
+func formFileName(name string) string {
+	return formNameDecoder.Replace(name)
+}
+
+var formNameDecoder = strings.NewReplacer("%22", `"`, "%0D", "\r", "%0A", "\n")
