@@ -25,6 +25,7 @@ import (
 	"github.com/hesar/hesar/internal/keyring"
 	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/monitor"
+	"github.com/hesar/hesar/internal/notify"
 	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/ticket"
 	"github.com/hesar/hesar/internal/web"
@@ -193,7 +194,11 @@ func build(d *db.DB, keys *keyring.Keyring, log *slog.Logger, cfg Config) (*App,
 	}
 	events.watch = observe(a.Monitor)
 	a.Departments = department.New(department.Opts{DB: d, Audit: a.Audit})
-	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers, Audit: a.Audit})
+	notifier, err := notify.New(notify.Opts{Keys: keys, Outbox: a.Mail, PublicURL: publicURL})
+	if err != nil {
+		return nil, err
+	}
+	a.Tickets = ticket.New(ticket.Opts{DB: d, Keys: keys, Customers: a.Customers, Audit: a.Audit, Notifier: notifier})
 	dir := cfg.AttachmentDir()
 	if dir == "" {
 		// A name no one can predict, created (0700) only by a first

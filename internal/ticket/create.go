@@ -213,6 +213,11 @@ func (s *Service) Create(ctx context.Context, scope access.Scope, in NewTicket) 
 				return err
 			}
 		}
+		if s.notify != nil {
+			if err := s.notify.TicketOpened(ctx, tx, t); err != nil {
+				return err
+			}
+		}
 		return s.record(ctx, tx, ws, "ticket.create", t, map[string]string{"department_id": idString(t.DepartmentID), "channel": string(t.Channel)})
 	})
 	if err != nil {

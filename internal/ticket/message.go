@@ -148,6 +148,11 @@ func (s *Service) AddMessage(ctx context.Context, scope access.Scope, number int
 				return err
 			}
 		}
+		if s.notify != nil && in.Kind == KindReply && !scope.IsCustomer() {
+			if err := s.notify.ReplyAdded(ctx, tx, t, msgID); err != nil {
+				return err
+			}
+		}
 		return s.record(ctx, tx, ws, "ticket."+string(in.Kind), t, map[string]string{"message_id": idString(msgID)})
 	})
 	if err != nil {

@@ -153,6 +153,7 @@ type Service struct {
 	customers *customer.Service
 	policies  sync.Map // workspace id -> cachedPolicy
 	audit     *audit.Log
+	notify    Notifier
 }
 
 // Opts are the Service's dependencies.
@@ -163,11 +164,26 @@ type Opts struct {
 	// Audit records every change in the transaction that makes it (nil:
 	// no audit log, as in some unit tests).
 	Audit *audit.Log
+	// Notifier is told, inside the same transaction, of what the ticket's
+	// customer should hear about (nil: no one is told).
+	Notifier Notifier
+}
+
+// Notifier hears of the events a customer is told about, inside the write
+// that makes them: what it queues commits with the ticket or message, or
+// not at all, and an error it returns undoes the write. The ticket package
+// knows nothing of how (mail, today); see internal/notify.
+type Notifier interface {
+	// TicketOpened follows a new ticket, whoever opened it.
+	TicketOpened(ctx context.Context, tx *db.Tx, t Ticket) error
+	// ReplyAdded follows a staff member's reply (never a note, never the
+	// customer's own message). t is the ticket as it was before the reply.
+	ReplyAdded(ctx context.Context, tx *db.Tx, t Ticket, messageID int64) error
 }
 
 // New builds the service.
 func New(o Opts) *Service {
-	return &Service{db: o.DB, keys: o.Keys, customers: o.Customers, audit: o.Audit}
+	return &Service{db: o.DB, keys: o.Keys, customers: o.Customers, audit: o.Audit, notify: o.Notifier}
 }
 
 // record adds an audit record of a ticket change inside its transaction.
