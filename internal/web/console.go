@@ -393,6 +393,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64, showContact bool)
 		CanReply: scope.Can(access.TicketReply) && t.Status != ticket.StatusClosed, CanNote: scope.Can(access.TicketNote),
 		CanUpdate: scope.Can(access.TicketUpdate), CanAssign: scope.Can(access.TicketAssign), CanReveal: scope.Can(access.SensitiveReveal),
 		Tags: strings.Join(t.Tags, " "), SubjectMasked: len(t.SubjectMasked) > 0, RevealFor: -1}
+	v.TitleNote = q.L.T("ticket.number", q.L.Num(t.Number))
 	if v.History, err = s.history(r, q, h, dir); err != nil {
 		return ConsoleTicket{}, err
 	}

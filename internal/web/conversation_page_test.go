@@ -70,6 +70,10 @@ func TestLongConversationShowsItsEndAndPagesBack(t *testing.T) {
 		if got, want := fmt.Sprint(walk(g, page)), "[[m5 m6 m7] [m2 m3 m4] [m0 m1]]"; got != want {
 			t.Errorf("console pages %s, want %s", got, want)
 		}
+		// Tabs of several tickets tell apart by number, never by subject.
+		if body := g.get(page).must(t, 200).body; !strings.Contains(body, fmt.Sprintf("<title>#%d · Ticket · Hesar</title>", tk.Number)) {
+			t.Error("the ticket page's title does not name its number")
+		}
 		// A page of earlier messages links back to the latest.
 		if body := g.get(page+"?before=3").must(t, 200).body; !strings.Contains(body, `href="`+page+`#conversation"`) {
 			t.Error("a page of earlier messages has no way back to the latest")

@@ -105,6 +105,7 @@ func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, err
 	}
 	v := PortalTicket{Page: s.page(r, q, "title.request"), Thread: thread, Errors: FieldErrors{},
 		Ticket: TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority, UpdatedAt: t.UpdatedAt}}
+	v.TitleNote = q.L.T("ticket.number", q.L.Num(t.Number))
 	v.CanReply = t.Status != ticket.StatusClosed
 	v.CanClose = t.Status != ticket.StatusClosed && ticket.CanMove(t.Status, ticket.StatusClosed)
 	return v, nil

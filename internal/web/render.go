@@ -77,6 +77,10 @@ func parsePages() (map[string]*pageTemplate, error) {
 type Page struct {
 	L        *Locale
 	TitleKey string
+	// TitleNote goes before the title, to tell browser tabs apart
+	// ("#12 · Ticket"): never a subject or a name, which would stay in the
+	// browser's history.
+	TitleNote string
 	// Path is where the language switch comes back to: the page's own
 	// path and query, or for a page answering a form, the page above it
 	// (pageIndex.returnPath).
