@@ -376,21 +376,24 @@ func storageArgs(st storageFlags) string {
 	return b.String()
 }
 
+// printFirstSteps tells a new operator how to begin. storage holds the
+// storage flags serve was given; each command takes them after its name
+// (the flags belong to the subcommand).
 func printFirstSteps(w io.Writer, base, storage string) {
-	h := selfName() + storage
 	fmt.Fprintf(w, `
 No workspace exists yet. In another terminal, create one and its first admin:
 
-  %[1]s workspace create --slug acme --name "Acme Inc"
-  %[1]s user create --workspace acme --email you@example.com --name "Your Name" --role admin
+  %[1]s workspace create%[3]s --slug acme --name "Acme Inc"
+  %[1]s user create%[3]s --workspace acme --email you@example.com --name "Your Name" --role admin
       (type the password, at least 12 characters, and press Enter)
-  %[1]s token create --workspace acme --user you@example.com --name my-laptop
 
-then call the API with the token:
+then sign in to the console at %[2]s/console/signin (an admin sets up a
+second factor on first sign-in), or make an API token:
 
+  %[1]s token create%[3]s --workspace acme --user you@example.com --name my-laptop
   curl -H "Authorization: Bearer <token>" %[2]s/api/v1/me
 
-`, h, base)
+`, selfName(), base, storage)
 }
 
 func migrate(ctx context.Context, io Stdio, args []string) error {
