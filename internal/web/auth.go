@@ -5,7 +5,9 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
@@ -67,10 +69,27 @@ func (s *Server) saveLanguage(w http.ResponseWriter, r *http.Request, q *req) er
 // localPath keeps a redirect target on this site: a path, never a scheme,
 // host or protocol-relative //host.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if !isLocalPath(p) {
 		return "/"
 	}
 	return p
+}
+
+// isLocalPath reports whether p is a path on this site and nothing else.
+// Browsers read /\host as //host and drop tabs and newlines from a URL
+// (so "/<tab>/host" is //host too): a backslash or any control character
+// anywhere refuses the path.
+func isLocalPath(p string) bool {
+	if len(p) > 2048 || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsRune(p, '\\') {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || c == utf8.RuneError {
+			return false
+		}
+	}
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && u.User == nil && u.Opaque == ""
 }
 
 // SignInForm is the view model of both sign-in pages.
@@ -80,16 +99,23 @@ type SignInForm struct {
 	Errors           FieldErrors
 	// LinkSent says an emailed sign-in link was asked for.
 	LinkSent bool
+	// Next is the page to go on to after signing in ("" for home).
+	Next string
+	// Other is the portal's sign-in page, offered on the staff page when
+	// next is a page customers have too and who is signing in is unknown.
+	Other string
 }
 
 func (s *Server) staffSignInPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := SignInForm{Page: s.page(r, q, "title.signin_staff"), Workspace: lastWorkspace(r)}
-	v.Passkeys = true
+	v := SignInForm{Page: s.page(r, q, "title.signin_staff"), Workspace: lastWorkspace(r),
+		Next: s.nextFor(identity.Staff, r.URL.Query().Get("next"))}
+	v.Passkeys, v.Other = true, otherSignIn(v.Next)
 	return s.render(w, r, http.StatusOK, "signin_staff", v)
 }
 
 func (s *Server) customerSignInPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	v := SignInForm{Page: s.page(r, q, "title.signin_customer"), Workspace: lastWorkspace(r)}
+	v := SignInForm{Page: s.page(r, q, "title.signin_customer"), Workspace: lastWorkspace(r),
+		Next: s.nextFor(identity.Customer, r.URL.Query().Get("next"))}
 	v.Passkeys = true
 	return s.render(w, r, http.StatusOK, "signin_customer", v)
 }
@@ -106,8 +132,12 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request, q *req, 
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
-	view := SignInForm{Page: s.page(r, q, title), Workspace: strings.TrimSpace(r.PostFormValue("workspace")), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	view := SignInForm{Page: s.page(r, q, title), Workspace: strings.TrimSpace(r.PostFormValue("workspace")), Email: strings.TrimSpace(r.PostFormValue("email")),
+		Next: s.nextFor(kind, r.PostFormValue("next"))}
 	view.Passkeys = true
+	if kind == identity.Staff {
+		view.Other = otherSignIn(view.Next)
+	}
 	res, err := s.identity.SignIn(r.Context(), identity.SignIn{Workspace: view.Workspace, Account: kind, Email: view.Email,
 		Password: r.PostFormValue("password")}, s.client(r))
 	if err != nil {
@@ -139,16 +169,32 @@ func (s *Server) signInError(l *Locale, err error) FieldErrors {
 }
 
 // started sets the new session's cookie and sends the person on to what
-// comes next: their second factor, enrolling one, or their home page.
+// comes next: their second factor, enrolling one, or the page they came
+// for (next), else their home page. next comes from the sign-in form; a
+// form without the field (the emailed link's page) uses the one kept when
+// the link was asked for.
 func (s *Server) started(w http.ResponseWriter, r *http.Request, kind identity.AccountKind, res identity.SignInResult) error {
 	s.setSession(w, r, res.Secret)
+	s.setSide(w, r, kind)
+	var next string
+	if _, ok := r.PostForm["next"]; ok {
+		next = s.nextFor(kind, r.PostFormValue("next"))
+	} else {
+		next = s.rememberedNext(r, kind)
+	}
 	switch res.State {
 	case identity.StateMFA:
+		s.rememberNext(w, r, next)
 		return seeOther(w, r, "/auth/mfa")
 	case identity.StateEnroll:
+		s.rememberNext(w, r, next)
 		return seeOther(w, r, "/auth/enroll")
 	}
-	if kind == identity.Customer {
+	s.rememberNext(w, r, "")
+	switch {
+	case next != "":
+		return seeOther(w, r, next)
+	case kind == identity.Customer:
 		return seeOther(w, r, "/portal/")
 	}
 	return seeOther(w, r, "/console/")
@@ -159,6 +205,10 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request, q *req) error {
 		return err
 	}
 	s.clearSession(w, r)
+	// Nothing of who was here stays behind (the page that follows also
+	// empties this tab's drafts: drafts.js).
+	s.rememberNext(w, r, "")
+	http.SetCookie(w, &http.Cookie{Name: sideCookie, Path: "/", HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	target := "/portal/signin?notice=notice.signed_out"
 	if q.isStaff() {
 		target = "/console/signin?notice=notice.signed_out"
@@ -235,7 +285,7 @@ func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request, q *req) error
 		return s.render(w, r, http.StatusUnprocessableEntity, "mfa", v)
 	}
 	s.setSession(w, r, secret)
-	return seeOther(w, r, homeOf(q))
+	return s.finished(w, r, q)
 }
 
 // EnrollPage sets up an authenticator app: first a button, then the QR
@@ -259,6 +309,12 @@ type EnrollPage struct {
 func (s *Server) enrollView(r *http.Request, q *req) EnrollPage {
 	v := EnrollPage{Page: s.page(r, q, "title.enroll"), Required: q.state() == identity.StateEnroll, Errors: FieldErrors{}, Continue: homeOf(q)}
 	v.Passkeys = true
+	if v.Required {
+		// Enrolling is the last step of signing in: continue to next.
+		if next := s.rememberedNext(r, kindOf(q)); next != "" {
+			v.Continue = next
+		}
+	}
 	return v
 }
 
@@ -318,6 +374,7 @@ func (s *Server) confirmTOTP(w http.ResponseWriter, r *http.Request, q *req) err
 		return s.render(w, r, http.StatusUnprocessableEntity, "enroll", v)
 	}
 	s.setSession(w, r, secret)
+	s.rememberNext(w, r, "")
 	w.Header().Set("Cache-Control", "no-store")
 	v.Done, v.Required, v.RecoveryCodes = true, false, codes
 	return s.render(w, r, http.StatusOK, "enroll", v)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
@@ -36,16 +35,15 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, q *req, err
 	var throttled *errs.Throttled
 	switch {
 	case errors.Is(err, errs.ErrUnauthenticated):
-		target := "/portal/signin"
-		if strings.HasPrefix(r.URL.Path, "/console") {
-			target = "/console/signin"
-		}
-		if r.Method == http.MethodGet {
-			target += "?notice=notice.signin_needed"
-		}
-		_ = seeOther(w, r, target)
+		_ = seeOther(w, r, s.signInTarget(r))
 		return
 	case errors.Is(err, errs.ErrMFARequired):
+		// A page opened half-way through signing in is where it ends.
+		if r.Method == http.MethodGet && q.signed {
+			if next := s.nextFor(kindOf(q), r.URL.RequestURI()); next != "" {
+				s.rememberNext(w, r, next)
+			}
+		}
 		if q.state() == identity.StateEnroll {
 			_ = seeOther(w, r, "/auth/enroll")
 		} else {

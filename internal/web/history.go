@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -92,6 +93,11 @@ func (s *Server) reveal(w http.ResponseWriter, r *http.Request, q *req) error {
 		return err
 	}
 	back := "/console/tickets/" + strconv.FormatInt(n, 10)
+	// Someone who may not reveal is told so now, not after proving
+	// who they are for nothing.
+	if !q.P.Scope.Can(access.SensitiveReveal) {
+		return errs.ErrForbidden
+	}
 	if !q.P.Session.Fresh(nowFunc()) {
 		return seeOther(w, r, "/auth/step-up?next="+back)
 	}

@@ -139,7 +139,7 @@ func (s *Server) requestSignInLink(w http.ResponseWriter, r *http.Request, q *re
 		return err
 	}
 	v := SignInForm{Page: s.page(r, q, "title.signin_customer"), Workspace: strings.TrimSpace(r.PostFormValue("workspace")),
-		Email: strings.TrimSpace(r.PostFormValue("email"))}
+		Email: strings.TrimSpace(r.PostFormValue("email")), Next: s.nextFor(identity.Customer, r.PostFormValue("next"))}
 	err := s.identity.RequestSignInLink(r.Context(), identity.AccountRequest{Workspace: v.Workspace, Account: identity.Customer, Email: v.Email}, s.client(r))
 	if err != nil {
 		if v.Errors = s.signInError(q.L, err); v.Errors == nil {
@@ -148,6 +148,7 @@ func (s *Server) requestSignInLink(w http.ResponseWriter, r *http.Request, q *re
 		return s.render(w, r, http.StatusUnprocessableEntity, "signin_customer", v)
 	}
 	s.setPreference(w, r, workspaceCookie, v.Workspace)
+	s.rememberNext(w, r, v.Next) // for when the link is opened in this browser
 	v.LinkSent = true
 	return s.render(w, r, http.StatusOK, "signin_customer", v)
 }
