@@ -150,7 +150,7 @@ func (s *Server) sessionsPage(w http.ResponseWriter, r *http.Request, q *req) er
 	}
 	v := SessionsPage{Page: s.page(r, q, "title.sessions")}
 	for _, x := range xs {
-		v.Sessions = append(v.Sessions, SessionRow{ID: x.ID, Device: x.Device, Place: x.Place, IP: x.IP, CreatedAt: x.CreatedAt,
+		v.Sessions = append(v.Sessions, SessionRow{ID: x.ID, Device: q.L.Device(identity.ParseDevice(x.UserAgent)), Place: x.Place, IP: x.IP, CreatedAt: x.CreatedAt,
 			LastSeen: x.LastSeenAt, Current: x.Current, Method: x.Method})
 	}
 	return s.render(w, r, http.StatusOK, "sessions", v)

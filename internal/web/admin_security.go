@@ -157,7 +157,7 @@ func (s *Server) securityDashboard(w http.ResponseWriter, r *http.Request, q *re
 	}
 	for _, x := range d.SignIns {
 		v.SignIns = append(v.SignIns, SignInLine{At: x.At, Account: who(q.L, names, string(x.AccountKind), x.AccountID), Result: x.Result,
-			IP: x.IP, Place: x.Place, Device: x.Device, Failed: x.Result != "succeeded"})
+			IP: x.IP, Place: x.Place, Device: q.L.DeviceLabel(x.Device), Failed: x.Result != "succeeded"})
 	}
 	most := 0
 	for _, h := range d.FailedPerHour {
@@ -265,13 +265,16 @@ func (s *Server) setAlertState(w http.ResponseWriter, r *http.Request, q *req) e
 	return seeOther(w, r, back.Path+"?"+back.RawQuery)
 }
 
-// AuditRow is one audit record.
+// AuditRow is one audit record, in the page's words.
 type AuditRow struct {
 	Seq                   int64
 	At                    time.Time
 	Actor, Action, Target string
+	// RawAction marks an action the catalog has no words for, shown as
+	// recorded.
+	RawAction             bool
 	Result, IP, RequestID string
-	Details               []KindValue
+	Details               []AuditDetail
 }
 
 // KindValue is one detail of a record.
@@ -282,8 +285,12 @@ type AuditPage struct {
 	Page
 	// The filters as typed, to fill the form again.
 	ActorKind, ActorID, Action, TargetKind, TargetID, Since, Until string
-	Records                                                        []AuditRow
-	Next                                                           string
+	// Actions are the choices of the action filter; SinceField and
+	// UntilField the date filters, in the page's calendar.
+	Actions                []ActionChoice
+	SinceField, UntilField Field
+	Records                []AuditRow
+	Next                   string
 	// ExportCSV and ExportJSONL download the filtered records.
 	ExportCSV, ExportJSONL string
 	Errors                 FieldErrors
@@ -291,9 +298,6 @@ type AuditPage struct {
 	// log (security.manage; supervisors read the log without it).
 	Security bool
 }
-
-// datetimeLocal is the format of <input type="datetime-local">, read as UTC.
-const datetimeLocal = "2006-01-02T15:04"
 
 // auditFilter reads the viewer's filters, and keeps supervisors to what
 // their departments' members did (as the API does).
@@ -311,15 +315,26 @@ func (s *Server) auditFilter(r *http.Request, q *req, v *AuditPage) (audit.Filte
 			*dst = n
 		}
 	}
-	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
-		if x := qs.Get(name); x != "" {
-			t, err := time.Parse(datetimeLocal, x)
-			if err != nil {
-				v.Errors[name] = q.L.T("error.field.datetime")
-			}
-			*dst = t
+	// Dates are typed in the page's calendar and read in the workspace's
+	// zone; a date read is written back in the page's calendar.
+	for name, typed := range map[string]*string{"since": &v.Since, "until": &v.Until} {
+		if *typed == "" {
+			continue
+		}
+		t, shown, ok := auditDate(q.L, name, *typed)
+		*typed = shown
+		if !ok {
+			v.Errors[name] = q.L.T(auditDateError[q.L.Lang])
+			continue
+		}
+		if name == "since" {
+			f.Since = t
+		} else {
+			f.Until = t
 		}
 	}
+	v.Actions = actionChoices(q.L, v.Action)
+	v.SinceField, v.UntilField = auditDateField(q.L, "since", v.Since, v.Errors), auditDateField(q.L, "until", v.Until, v.Errors)
 	keep := url.Values{}
 	for _, k := range []string{"actor_kind", "actor_id", "action", "target_kind", "target_id", "since", "until"} {
 		if x := qs.Get(k); x != "" {
@@ -375,14 +390,9 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, q *req) error
 			v.Next = "/admin/audit?" + next.Encode()
 			break
 		}
-		row := AuditRow{Seq: x.Seq, At: x.At, Actor: who(q.L, names, x.ActorKind, x.ActorID), Action: x.Action, Result: x.Result, IP: x.IP, RequestID: x.RequestID}
-		if x.TargetKind != "" {
-			row.Target = x.TargetKind + " " + strconv.FormatInt(x.TargetID, 10)
-		}
-		for k, val := range x.Details {
-			row.Details = append(row.Details, KindValue{k, val})
-		}
-		sort.Slice(row.Details, func(i, j int) bool { return row.Details[i].K < row.Details[j].K })
+		row := AuditRow{Seq: x.Seq, At: x.At, Actor: who(q.L, names, x.ActorKind, x.ActorID), Result: auditResult(q.L, x.Result),
+			IP: x.IP, RequestID: x.RequestID, Target: auditTarget(q.L, x.TargetKind, x.TargetID), Details: auditDetails(q.L, x.Details)}
+		row.Action, row.RawAction = auditAction(q.L, x.Action)
 		v.Records = append(v.Records, row)
 	}
 	return s.render(w, r, http.StatusOK, "admin_audit", v)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hesar/hesar/internal/attachment"
 	"github.com/hesar/hesar/internal/errs"
@@ -50,6 +52,10 @@ type SettingsPage struct {
 	Changes []SettingChange
 	Fresh   bool
 	Errors  FieldErrors
+	// Zone is the workspace's time zone (or the one typed), Zones the
+	// ones offered.
+	Zone  string
+	Zones []string
 }
 
 // mfaLevels are the choices of whom the workspace requires a second factor of.
@@ -68,7 +74,7 @@ func dataForm(d attachment.DataProtection) DataProtectionForm {
 // settingsView is the page with both forms filled from sec and d.
 func (s *Server) settingsView(r *http.Request, q *req, sec identity.Security, d DataProtectionForm) SettingsPage {
 	return SettingsPage{Page: s.page(r, q, "title.admin_settings"), S: sec, Levels: mfaLevels, D: d, Maskings: maskingChoices,
-		Dangerous: dangerousChoices, Fresh: !stale(q), Errors: FieldErrors{}}
+		Dangerous: dangerousChoices, Fresh: !stale(q), Errors: FieldErrors{}, Zone: q.L.Zone().String(), Zones: identity.TimeZones}
 }
 
 // current reads both settings.
@@ -136,6 +142,9 @@ func (s *Server) changes(l *Locale, a, b identity.Security) []SettingChange {
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request, q *req) error {
 	if err := parseForm(w, r); err != nil {
 		return err
+	}
+	if r.PostFormValue("section") == "time_zone" {
+		return s.saveTimeZone(w, r, q)
 	}
 	if stale(q) {
 		return stepUpFirst(w, r, "/admin/settings")
@@ -285,4 +294,45 @@ func (s *Server) observeDataProtection(r *http.Request, q *req, c attachment.Dat
 		session = q.P.Session.ID
 	}
 	s.monitor.Observe(r.Context(), monitor.DataProtectionObservation(q.P.Scope, session, cl.IP, cl.UserAgent, c.Details()))
+}
+
+// saveTimeZone shows the change of the workspace's time zone for
+// confirmation; with confirm=yes it saves it, audited by identity. The
+// form posts to /admin/settings with section=time_zone.
+func (s *Server) saveTimeZone(w http.ResponseWriter, r *http.Request, q *req) error {
+	if stale(q) {
+		return stepUpFirst(w, r, "/admin/settings")
+	}
+	sec, d, err := s.currentSettings(r, q)
+	if err != nil {
+		return err
+	}
+	v := s.settingsView(r, q, sec, dataForm(d))
+	v.Section = "time_zone"
+	cur, name := q.L.Zone(), strings.TrimSpace(r.PostFormValue("time_zone"))
+	v.Zone = name
+	loc, err := identity.ValidTimeZone(name)
+	if err == nil {
+		if loc.String() == cur.String() {
+			return seeOther(w, r, "/admin/settings?notice=notice.nothing_changed")
+		}
+		now := time.Now()
+		next := &Locale{Lang: q.L.Lang, msgs: q.L.msgs, zone: loc}
+		v.Changes = []SettingChange{{Key: "field.time_zone", From: q.L.ZoneName(), To: next.ZoneName(),
+			Note: q.L.T("settings.time_zone_note", q.L.Date(now), next.Date(now))}}
+		if r.PostFormValue("confirm") != "yes" {
+			v.Confirm = true
+			return s.render(w, r, http.StatusOK, "admin_settings", v)
+		}
+		if _, err = s.identity.SetTimeZone(r.Context(), q.P.Scope, name, s.client(r)); err == nil {
+			return seeOther(w, r, "/admin/settings?notice=notice.time_zone_saved")
+		}
+		v.Changes = nil
+	}
+	var inv *errs.Invalid
+	if !errors.As(err, &inv) {
+		return err
+	}
+	v.Errors["time_zone"] = q.L.T("error.field.time_zone")
+	return s.render(w, r, http.StatusUnprocessableEntity, "admin_settings", v)
 }

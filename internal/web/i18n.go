@@ -2,8 +2,8 @@ package web
 
 import (
 	"embed"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -13,6 +13,11 @@ import (
 	"strings"
 	"time"
 
+	// The tz database is in the binary: a workspace's zone must load on a
+	// machine without zoneinfo (a static binary in an empty container).
+	_ "time/tzdata"
+
+	"github.com/hesar/hesar/internal/identity"
 	"golang.org/x/text/language"
 )
 
@@ -254,6 +259,36 @@ func (l *Locale) Size(n int64) string {
 		return l.T("size.kb", l.Digits(strconv.FormatInt((n+512)>>10, 10)))
 	}
 	return l.T("size.bytes", l.Num(n))
+}
+
+// Device says a device in the page's language.
+func (l *Locale) Device(d identity.Device) string {
+	browser, system := "", ""
+	if d.Browser != "" {
+		browser = l.T("device.browser." + d.Browser)
+	}
+	if d.System != "" {
+		system = l.T("device.system." + d.System)
+	}
+	switch {
+	case browser != "" && system != "":
+		return l.T("device.on", browser, system)
+	case browser != "":
+		return browser
+	case system != "":
+		return system
+	}
+	return l.T("device.unknown")
+}
+
+// DeviceLabel says in the page's language a device label identity wrote
+// in English (the monitor keeps labels); a label it does not know is
+// shown as it is.
+func (l *Locale) DeviceLabel(label string) string {
+	if d, ok := identity.ParseDeviceLabel(label); ok {
+		return l.Device(d)
+	}
+	return label
 }
 
 // HTML marks a catalog message as trusted HTML. Catalogs are part of the

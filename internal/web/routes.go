@@ -192,6 +192,10 @@ func (s *Server) guard(rt route) http.Handler {
 				if p.Session != nil && validLang(p.Session.Locale) {
 					q.L = s.locale(p.Session.Locale)
 				}
+				// Dates are said in the workspace's zone, in either language.
+				if loc, err := s.identity.TimeZone(r.Context(), p.Scope.WorkspaceID); err == nil {
+					q.L.zone = loc
+				}
 			}
 		}
 		if err := allowed(rt.Need, q); err != nil {
