@@ -86,14 +86,22 @@ func TestPortalRequestAndConsoleReplyAreMailedAndTheLinkOpensTheRequest(t *testi
 		}
 
 		// The link, opened in a browser that is not signed in, asks for
-		// sign-in; once signed in, it opens the request with the answer.
+		// sign-in, which then leads to the request with the answer.
 		link := requestLink.FindStringSubmatch(answer.Body)[1]
 		if link != page {
 			t.Fatalf("link %q, want %q", link, page)
 		}
 		fresh := e.client("en")
-		fresh.get(link).redirect(t, "/portal/signin")
-		fresh.post("/portal/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {addr}, "password": {pw}}).redirect(t, "/portal/")
+		signin := fresh.get(fresh.get(link).redirect(t, "/portal/signin").location).page(t, "en").body
+		next := hiddenNext.FindStringSubmatch(signin)
+		if next == nil {
+			t.Fatalf("the sign-in page does not carry where to go next: %.2000s", signin)
+		}
+		landed := fresh.post("/portal/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {addr}, "password": {pw}, "next": {next[1]}}).
+			redirect(t, "/portal/").location
+		if landed != link {
+			t.Errorf("after sign-in the browser went to %q, not to the request %q", landed, link)
+		}
 		body := fresh.get(link).page(t, "en").body
 		if !strings.Contains(body, "Pick it up on Monday") || !strings.Contains(body, "Passport 4471 renewal") || strings.Contains(body, "internal: passport") {
 			t.Fatalf("request page from the mail's link: %.2000s", body)
