@@ -3,6 +3,8 @@ package web
 import (
 	"testing"
 	"time"
+
+	"github.com/hesar/hesar/internal/identity"
 )
 
 func zoneLocale(t *testing.T, lang, zone string) *Locale {
@@ -84,5 +86,39 @@ func TestDateInputRoundTrips(t *testing.T) {
 	}
 	if got := zoneLocale(t, "fa", "Asia/Tehran").DateInput(at); got != "۱۴۰۵/۰۹/۰۵ ۰۴:۰۶" {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestDevicesAreNamedInThePagesLanguage(t *testing.T) {
+	cats, err := loadCatalogs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, en := &Locale{Lang: "fa", msgs: cats["fa"]}, &Locale{Lang: "en", msgs: cats["en"]}
+	for _, c := range []struct{ label, fa, en string }{
+		{"Chrome on Linux", "کروم روی لینوکس", "Chrome on Linux"},
+		{"Unknown device", "دستگاه ناشناس", "Unknown device"},
+		{"Firefox", "فایرفاکس", "Firefox"},
+		{"iPhone", "آیفون", "iPhone"},
+		{"Netscape on BeOS", "Netscape on BeOS", "Netscape on BeOS"}, // not ours: shown as stored
+	} {
+		if got := fa.DeviceLabel(c.label); got != c.fa {
+			t.Errorf("fa %q: %q, want %q", c.label, got, c.fa)
+		}
+		if got := en.DeviceLabel(c.label); got != c.en {
+			t.Errorf("en %q: %q, want %q", c.label, got, c.en)
+		}
+	}
+	for _, l := range []*Locale{fa, en} {
+		for _, b := range identity.DeviceBrowsers() {
+			if !l.Has("device.browser." + b) {
+				t.Errorf("%s: no device.browser.%s", l.Lang, b)
+			}
+		}
+		for _, s := range identity.DeviceSystems() {
+			if !l.Has("device.system." + s) {
+				t.Errorf("%s: no device.system.%s", l.Lang, s)
+			}
+		}
 	}
 }
