@@ -100,6 +100,10 @@ type Page struct {
 	// ConsoleJS is the URL of the console's keyboard shortcuts script,
 	// loaded on staff pages ("" elsewhere).
 	ConsoleJS string
+	// DraftJS is the URL of the script that keeps unsent text in the tab
+	// (drafts.js); DraftScope names whose drafts this page may show ("":
+	// nobody signed in), DraftClear is "all" on the page after signing out.
+	DraftJS, DraftScope, DraftClear string
 	// Notice is a message for the top of the page (a catalog key).
 	Notice string
 }
@@ -116,6 +120,10 @@ func (s *Server) page(r *http.Request, q *req, titleKey string) Page {
 	}
 	if n := r.URL.Query().Get("notice"); n != "" && strings.HasPrefix(n, "notice.") && q.L.Has(n) {
 		p.Notice = n
+	}
+	p.DraftJS, p.DraftScope = s.assets.url("drafts.js"), draftScope(q, p.Signed)
+	if p.Notice == "notice.signed_out" {
+		p.DraftClear = "all"
 	}
 	return p
 }
