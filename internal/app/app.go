@@ -27,6 +27,7 @@ import (
 	"github.com/hesar/hesar/internal/monitor"
 	"github.com/hesar/hesar/internal/notify"
 	"github.com/hesar/hesar/internal/privacy"
+	"github.com/hesar/hesar/internal/submit"
 	"github.com/hesar/hesar/internal/ticket"
 	"github.com/hesar/hesar/internal/web"
 	"github.com/hesar/hesar/internal/workspace"
@@ -230,7 +231,7 @@ func (a *App) HTTPHandler(h api.Hardening) http.Handler {
 	}
 	web, err := web.New(web.Opts{Log: a.Log, Identity: a.Identity, Tickets: a.Tickets, Customers: a.Customers, Attachments: a.Attachments,
 		Departments: a.Departments, TLS: h.TLS || strings.HasPrefix(a.Config.PublicURL, "https://"), ClientIP: clientIP,
-		RecordRead: apiServer.RecordRead, Monitor: a.Monitor, Audit: a.Audit})
+		RecordRead: apiServer.RecordRead, Monitor: a.Monitor, Audit: a.Audit, Submits: submit.New(a.DB)})
 	if err != nil {
 		panic(err) // templates are embedded: a failure here is a bug caught by any test
 	}

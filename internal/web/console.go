@@ -13,6 +13,7 @@ import (
 	"github.com/hesar/hesar/internal/access"
 	"github.com/hesar/hesar/internal/department"
 	"github.com/hesar/hesar/internal/identity"
+	"github.com/hesar/hesar/internal/submit"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -369,6 +370,8 @@ type ConsoleTicket struct {
 	SubjectMasked   bool
 	Errors          FieldErrors
 	Body            string
+	// Once is the reply form's one-time token (package submit).
+	Once string
 }
 
 // consoleView builds the ticket page; showContact shows the customer's
@@ -394,6 +397,7 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64, showContact bool)
 		CanUpdate: scope.Can(access.TicketUpdate), CanAssign: scope.Can(access.TicketAssign), CanReveal: scope.Can(access.SensitiveReveal),
 		Tags: strings.Join(t.Tags, " "), SubjectMasked: len(t.SubjectMasked) > 0, RevealFor: -1}
 	v.TitleNote = q.L.T("ticket.number", q.L.Num(t.Number))
+	v.Once = submit.Token()
 	if v.History, err = s.history(r, q, h, dir); err != nil {
 		return ConsoleTicket{}, err
 	}

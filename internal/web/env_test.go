@@ -23,6 +23,7 @@ import (
 	"github.com/hesar/hesar/internal/mail"
 	"github.com/hesar/hesar/internal/mfa"
 	"github.com/hesar/hesar/internal/password"
+	"github.com/hesar/hesar/internal/submit"
 	"github.com/hesar/hesar/internal/testutil"
 	"github.com/hesar/hesar/internal/testutil/smtpd"
 	"github.com/hesar/hesar/internal/web"
@@ -50,7 +51,7 @@ func newEnv(t testing.TB, a *app.App) *env {
 	t.Helper()
 	f := testutil.NewFixture(t, a)
 	w, err := web.New(web.Opts{Log: slog.New(slog.DiscardHandler), Identity: a.Identity, Tickets: a.Tickets, Customers: a.Customers,
-		Attachments: a.Attachments, Departments: a.Departments, Monitor: a.Monitor, Audit: a.Audit, RecordRead: a.API.RecordRead, ClientIP: func(r *http.Request) string {
+		Attachments: a.Attachments, Departments: a.Departments, Monitor: a.Monitor, Audit: a.Audit, RecordRead: a.API.RecordRead, Submits: submit.New(a.DB), ClientIP: func(r *http.Request) string {
 			if ip := r.Header.Get("X-Forwarded-For"); ip != "" {
 				return ip
 			}

@@ -1,11 +1,14 @@
 package web
 
 import (
-	"github.com/hesar/hesar/internal/audit"
+	"cmp"
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/audit"
+	"github.com/hesar/hesar/internal/submit"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -42,29 +45,42 @@ type NewRequest struct {
 	Page
 	Subject, Body string
 	Errors        FieldErrors
+	// Once is the form's one-time token (package submit).
+	Once string
 }
 
 func (s *Server) newRequestPage(w http.ResponseWriter, r *http.Request, q *req) error {
-	return s.render(w, r, http.StatusOK, "portal_new", NewRequest{Page: s.page(r, q, "title.new_request"), Errors: FieldErrors{}})
+	return s.render(w, r, http.StatusOK, "portal_new", NewRequest{Page: s.page(r, q, "title.new_request"), Errors: FieldErrors{}, Once: submit.Token()})
 }
 
 func (s *Server) createRequest(w http.ResponseWriter, r *http.Request, q *req) error {
 	u, err := s.readUpload(w, r, q.P.Scope)
+	once := u.fields["once"]
+	if err == nil {
+		if done, ok, ferr := s.madeBefore(r, q, once, "/portal/requests/", "notice.request_sent"); ferr != nil || ok {
+			s.attachments.Discard(r.Context(), u.files)
+			return cmp.Or(ferr, seeOther(w, r, done))
+		}
+	}
 	var created ticket.Ticket
 	if err == nil {
 		err = s.attachments.Commit(r.Context(), u.files, func() error {
 			var err error
 			created, err = s.tickets.Create(r.Context(), q.P.Scope, ticket.NewTicket{Subject: u.fields["subject"], Body: u.fields["body"],
-				Channel: ticket.ChannelPortal, InWrite: s.attachments.Recorder(q.P.Scope, u.files)})
+				Channel: ticket.ChannelPortal, InWrite: s.claiming(q.P.Scope, once, s.attachments.Recorder(q.P.Scope, u.files))})
 			return err
 		})
+	}
+	if errors.Is(err, submit.ErrRepeated) {
+		// The same form, sent twice at once: the other request made it.
+		return s.afterRepeat(w, r, q, once, "/portal/requests/", "notice.request_sent")
 	}
 	if err != nil {
 		fe, ok := uploadErrors(w, q.L, err)
 		if !ok {
 			return err
 		}
-		v := NewRequest{Page: s.page(r, q, "title.new_request"), Errors: fe, Subject: u.fields["subject"], Body: u.fields["body"]}
+		v := NewRequest{Page: s.page(r, q, "title.new_request"), Errors: fe, Subject: u.fields["subject"], Body: u.fields["body"], Once: cmp.Or(once, submit.Token())}
 		return s.render(w, r, http.StatusUnprocessableEntity, "portal_new", v)
 	}
 	return seeOther(w, r, "/portal/requests/"+strconv.FormatInt(created.Number, 10)+"?notice=notice.request_sent")
@@ -79,6 +95,8 @@ type PortalTicket struct {
 	CanClose bool
 	Errors   FieldErrors
 	Body     string
+	// Once is the reply form's one-time token (package submit).
+	Once string
 }
 
 func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, error) {
@@ -106,6 +124,7 @@ func (s *Server) portalView(r *http.Request, q *req, n int64) (PortalTicket, err
 	v := PortalTicket{Page: s.page(r, q, "title.request"), Thread: thread, Errors: FieldErrors{},
 		Ticket: TicketRow{Number: t.Number, Subject: t.Subject, Status: t.Status, Priority: t.Priority, UpdatedAt: t.UpdatedAt}}
 	v.TitleNote = q.L.T("ticket.number", q.L.Num(t.Number))
+	v.Once = submit.Token()
 	v.CanReply = t.Status != ticket.StatusClosed
 	v.CanClose = t.Status != ticket.StatusClosed && ticket.CanMove(t.Status, ticket.StatusClosed)
 	return v, nil
@@ -163,9 +182,16 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, q *req, n in
 		return err
 	}
 	u, err := s.readUpload(w, r, q.P.Scope)
+	once := u.fields["once"]
+	if err == nil {
+		if done, ok, ferr := s.madeBefore(r, q, once, base, noticeMessageSent); ferr != nil || ok {
+			s.attachments.Discard(r.Context(), u.files)
+			return cmp.Or(ferr, seeOther(w, r, done))
+		}
+	}
 	var added ticket.Message
 	if err == nil {
-		in := ticket.NewMessage{Kind: ticket.KindReply, Body: u.fields["body"], InWrite: s.attachments.Recorder(q.P.Scope, u.files)}
+		in := ticket.NewMessage{Kind: ticket.KindReply, Body: u.fields["body"], InWrite: s.claiming(q.P.Scope, once, s.attachments.Recorder(q.P.Scope, u.files))}
 		if u.fields["kind"] == string(ticket.KindNote) && q.isStaff() {
 			in.Kind = ticket.KindNote
 		}
@@ -177,6 +203,9 @@ func (s *Server) addMessage(w http.ResponseWriter, r *http.Request, q *req, n in
 			added, err = s.tickets.AddMessage(r.Context(), q.P.Scope, n, in)
 			return err
 		})
+	}
+	if errors.Is(err, submit.ErrRepeated) {
+		return s.afterRepeat(w, r, q, once, base, noticeMessageSent)
 	}
 	if err != nil {
 		fe, ok := uploadErrors(w, q.L, err)

@@ -25,6 +25,7 @@ import (
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/monitor"
 	"github.com/hesar/hesar/internal/server"
+	"github.com/hesar/hesar/internal/submit"
 	"github.com/hesar/hesar/internal/ticket"
 )
 
@@ -51,6 +52,9 @@ type Opts struct {
 	Monitor *monitor.Monitor
 	// Audit feeds the audit log viewer and its export (nil: not available).
 	Audit *audit.Log
+	// Submits keeps a request or a reply from being made twice by one
+	// form (nil: a form sent twice makes two).
+	Submits *submit.Store
 }
 
 // Server serves the web pages.
@@ -73,6 +77,7 @@ type Server struct {
 	assets   assetSet
 	// openable knows which paths are pages (GET routes).
 	openable pageIndex
+	submits  *submit.Store
 }
 
 // New builds the web server, parsing every template and catalog once.
@@ -82,7 +87,7 @@ func New(o Opts) (*Server, error) {
 	}
 	s := &Server{log: o.Log, identity: o.Identity, tickets: o.Tickets, customers: o.Customers, attachments: o.Attachments,
 		departments: o.Departments, tls: o.TLS, clientIP: o.ClientIP, recordRead: o.RecordRead, monitor: o.Monitor, audit: o.Audit,
-		openable: newPageIndex(routes())}
+		openable: newPageIndex(routes()), submits: o.Submits}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
