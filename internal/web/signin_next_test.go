@@ -81,7 +81,7 @@ func TestSignInComesBackToThePageAfterPasswordAndTOTP(t *testing.T) {
 		if at != "/console/signin" || next != page {
 			t.Fatalf("sent to %s with next %q, want /console/signin with next %q", at, next, page)
 		}
-		p := c.get("/console/signin?next=" + url.QueryEscape(next)).must(t, http.StatusOK)
+		p := c.get("/console/signin?next="+url.QueryEscape(next)).must(t, http.StatusOK)
 		if m := hiddenNext.FindAllStringSubmatch(p.body, -1); len(m) < 2 || strings.ReplaceAll(m[0][1], "&amp;", "&") != page {
 			t.Fatalf("the sign-in forms do not carry next: %v", m)
 		}
@@ -205,7 +205,7 @@ func TestSignInNextStaysOnSiteAndOnTheirSide(t *testing.T) {
 			if p := c.post("/console/signin", url.Values{"workspace": {e.f.WS.Slug}, "email": {u.Email}, "password": {pw}, "next": {next}}); p.location != "/console/" {
 				t.Errorf("staff next %q led to %q, want /console/", next, p.location)
 			}
-			if p := c.get("/console/signin?next=" + url.QueryEscape(next)).must(t, http.StatusOK); hiddenNext.MatchString(p.body) {
+			if p := c.get("/console/signin?next="+url.QueryEscape(next)).must(t, http.StatusOK); hiddenNext.MatchString(p.body) {
 				t.Errorf("the staff sign-in page kept next %q", next)
 			}
 		}
