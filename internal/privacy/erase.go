@@ -221,6 +221,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, ws, customerID int64, mo
 			`DELETE FROM search_postings WHERE workspace_id = $1 AND ticket_id IN (%s)`,
 			`DELETE FROM attachments WHERE workspace_id = $1 AND ticket_id IN (%s)`,
 			`DELETE FROM reveals WHERE workspace_id = $1 AND ticket_id IN (%s)`,
+			`DELETE FROM form_submissions WHERE workspace_id = $1 AND ticket_id IN (%s)`,
 		} {
 			if _, err := exec(fmt.Sprintf(q, list), args...); err != nil {
 				return out, err

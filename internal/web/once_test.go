@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hesar/hesar/internal/app"
+	"github.com/hesar/hesar/internal/privacy"
 	"github.com/hesar/hesar/internal/testutil"
 )
 
@@ -85,6 +87,12 @@ func TestAFormSentTwiceMakesOneThing(t *testing.T) {
 		cu.postFiles("/portal/requests", url.Values{"subject": {"a"}, "body": {"b"}}).must(t, 303)
 		if n := e.stored().tickets - now.tickets; n != 2 {
 			t.Errorf("two tokenless sends made %d tickets, want 2", n)
+		}
+
+		// Erasing the customer with their tickets takes the records of
+		// their forms too.
+		if _, err := a.Privacy.Erase(context.Background(), e.f.System(), e.f.Customer.ID, privacy.DeleteTickets); err != nil {
+			t.Fatalf("erasing a customer whose forms were recorded: %v", err)
 		}
 	})
 }
