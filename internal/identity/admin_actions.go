@@ -81,12 +81,22 @@ func (s *Service) UnlockUser(ctx context.Context, p Principal, userID int64, c C
 // SendPasswordSetup emails a staff member a link to set their password:
 // an invitation for a new account, a reset for an existing one.
 func (s *Service) SendPasswordSetup(ctx context.Context, p Principal, userID int64) error {
+	return s.SendPasswordSetupIn(ctx, p, userID, "")
+}
+
+// SendPasswordSetupIn is SendPasswordSetup with the language to write in
+// when the person has not chosen one (the admin's, on the web pages);
+// their own choice, once made, wins.
+func (s *Service) SendPasswordSetupIn(ctx context.Context, p Principal, userID int64, locale string) error {
 	a, err := s.managedUser(ctx, p, userID)
 	if err != nil {
 		return err
 	}
 	if a.disabled {
 		return &errs.Conflict{Field: "user_id", Message: "the user is disabled; enable them first"}
+	}
+	if a.locale == "" && validLocale(locale) {
+		a.locale = locale
 	}
 	purpose, kind := LinkPasswordReset, mailPasswordReset
 	if a.passwordHash == "" {

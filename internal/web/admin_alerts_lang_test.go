@@ -22,7 +22,7 @@ func TestAlertsAreShownInTheReadersLanguage(t *testing.T) {
 		agent := e.staff("agent", "omid", passphrase, e.f.Sales)
 		c := e.signInStaff("en", admin.Email, passphrase)
 		path := "/admin/users/" + strconv.FormatInt(agent.ID, 10)
-		c.post(path, url.Values{"name": {"omid"}, "role": {"admin"}, "departments": {strconv.FormatInt(e.f.Sales, 10)}}).redirect(t, path)
+		c.post(path, url.Values{"name": {"omid"}, "role": {"admin"}, "departments": {strconv.FormatInt(e.f.Sales, 10)}, "confirm": {"yes"}}).redirect(t, path)
 		if err := a.Monitor.Flush(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -4,10 +4,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/hesar/hesar/internal/errs"
 )
 
 // Departments and their members (department.manage). Membership changes
-// need step-up, as the API's PUT/DELETE …/members/{user_id} do.
+// need step-up, as the API's PUT/DELETE …/members/{user_id} do, and are
+// shown for confirmation first: membership decides who sees which tickets.
 
 // DeptRow is a department with its members.
 type DeptRow struct {
@@ -27,6 +30,8 @@ type DepartmentsPage struct {
 	NoErrors    FieldErrors
 	// ErrorFor is the department whose rename failed (0: the new one).
 	ErrorFor int64
+	// Confirm, when set, is shown instead of the departments.
+	Confirm *Confirmation
 }
 
 func (s *Server) departmentsView(r *http.Request, q *req) (DepartmentsPage, error) {
@@ -114,12 +119,66 @@ func (s *Server) setMember(w http.ResponseWriter, r *http.Request, q *req, user 
 	if stale(q) {
 		return stepUpFirst(w, r, "/admin/departments")
 	}
+	back := "/admin/departments#dept-" + strconv.FormatInt(id, 10)
+	if !confirmed(r) {
+		v, err := s.departmentsView(r, q)
+		if err != nil {
+			return err
+		}
+		c, err := s.memberChange(q, v, id, user, member)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return seeOther(w, r, "/admin/departments?notice=notice.nothing_changed#dept-"+strconv.FormatInt(id, 10))
+		}
+		c.Action, c.Cancel = r.URL.Path, back
+		if member {
+			c.Hidden = []KindValue{{"user", strconv.FormatInt(user, 10)}}
+		}
+		v.Confirm = c
+		return s.render(w, r, http.StatusOK, "admin_departments", v)
+	}
 	if err := s.departments.SetMember(r.Context(), q.P.Scope, id, user, member); err != nil {
 		return err
 	}
 	// Membership decides ticket visibility (as in the API).
 	s.identity.ForgetCachedIdentities()
 	return seeOther(w, r, "/admin/departments?notice=notice.members_changed#dept-"+strconv.FormatInt(id, 10))
+}
+
+// memberChange describes adding (member) or removing user in department
+// id, in words; nil when it is so already.
+func (s *Server) memberChange(q *req, v DepartmentsPage, id, user int64, member bool) (*Confirmation, error) {
+	for _, d := range v.Departments {
+		if d.ID != id {
+			continue
+		}
+		in, out := d.Members, d.Others
+		if member {
+			in, out = out, in
+		}
+		for _, u := range in {
+			if u.ID != user {
+				continue
+			}
+			l := q.L
+			state := map[bool]string{false: l.T("departments.not_member"), true: l.T("departments.is_member")}
+			c := &Confirmation{L: l, Submit: "departments.confirm_remove", Danger: true,
+				Text:    l.T("departments.confirm_remove_text", u.Name, d.Name),
+				Changes: []ConfirmChange{{What: l.T("departments.member_of", u.Name, d.Name), From: state[!member], To: state[member]}}}
+			if member {
+				c.Submit, c.Danger, c.Text = "departments.confirm_add", false, l.T("departments.confirm_add_text", u.Name, d.Name)
+			}
+			return c, nil
+		}
+		for _, u := range out {
+			if u.ID == user {
+				return nil, nil // already so
+			}
+		}
+	}
+	return nil, errs.ErrNotFound
 }
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, q *req) error {

@@ -25,7 +25,7 @@ func TestRolesPageShowsWhatEachRoleMayDoAndWhoHoldsIt(t *testing.T) {
 		c := e.signInStaff("en", admin.Email, passphrase)
 		// A disabled account is not counted.
 		path := "/admin/users/" + strconv.FormatInt(gone.ID, 10)
-		c.post(path, url.Values{"name": {"kaveh"}, "role": {"agent"}, "disabled": {"on"}}).redirect(t, path)
+		c.post(path, url.Values{"name": {"kaveh"}, "role": {"agent"}, "disabled": {"on"}, "confirm": {"yes"}}).redirect(t, path)
 
 		want := map[access.Role]int{}
 		us, err := a.Identity.ListUsers(ctx, e.f.System(), 0, 1000)

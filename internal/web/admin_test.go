@@ -161,9 +161,13 @@ func TestAdminManagesPeopleDepartmentsAndConfirmedSettings(t *testing.T) {
 			t.Fatalf("created %+v, %v", leila, err)
 		}
 
-		// Role, departments and disabling, together.
+		// Role, departments and disabling, together: shown, then saved.
 		path := "/admin/users/" + strconv.FormatInt(agent.ID, 10)
-		c.post(path, url.Values{"name": {"Omid"}, "role": {"supervisor"}, "departments": {strconv.FormatInt(e.f.Finance, 10)}, "disabled": {"on"}}).redirect(t, path)
+		p = c.post(path, url.Values{"name": {"Omid"}, "role": {"supervisor"}, "departments": {strconv.FormatInt(e.f.Finance, 10)}, "disabled": {"on"}}).page(t, "en")
+		if got, _ := a.Identity.GetUser(ctx, e.f.System(), agent.ID); got.Role != "agent" || got.Disabled {
+			t.Fatalf("saved before confirmation: %+v", got)
+		}
+		c.post(path, formValues(t, p.body, path)).redirect(t, path+"?notice=notice.user_saved")
 		got, _ := a.Identity.GetUser(ctx, e.f.System(), agent.ID)
 		if got.Role != "supervisor" || !got.Disabled || len(got.Departments) != 1 || got.Departments[0] != e.f.Finance {
 			t.Fatalf("after saving: %+v", got)
@@ -171,7 +175,9 @@ func TestAdminManagesPeopleDepartmentsAndConfirmedSettings(t *testing.T) {
 		// An admin cannot disable themselves.
 		self := "/admin/users/" + strconv.FormatInt(admin.ID, 10)
 		c.post(self, url.Values{"name": {"roya"}, "role": {"admin"}, "disabled": {"on"}}).must(t, http.StatusUnprocessableEntity)
-		c.post(path+"/sessions/revoke", url.Values{}).redirect(t, path+"?notice=notice.user_sessions_ended")
+		c.post(self, url.Values{"name": {"roya"}, "role": {"admin"}, "disabled": {"on"}, "confirm": {"yes"}}).must(t, http.StatusUnprocessableEntity)
+		// The role change signed omid out: there are no sessions to end.
+		c.post(path+"/sessions/revoke", url.Values{}).redirect(t, path+"?notice=notice.nothing_changed")
 
 		// Departments: create, rename, members.
 		c.post("/admin/departments", url.Values{"department_name": {""}}).must(t, http.StatusUnprocessableEntity)
@@ -180,11 +186,14 @@ func TestAdminManagesPeopleDepartmentsAndConfirmedSettings(t *testing.T) {
 		ids := deptRowRe.FindAllStringSubmatch(p.body, -1)
 		support := ids[len(ids)-1][1]
 		c.post("/admin/departments/"+support+"/rename", url.Values{"department_name": {"Help"}}).redirect(t, "/admin/departments")
-		c.post("/admin/departments/"+support+"/members", url.Values{"user": {strconv.FormatInt(newID, 10)}}).redirect(t, "/admin/departments")
+		add := "/admin/departments/" + support + "/members"
+		p = c.post(add, url.Values{"user": {strconv.FormatInt(newID, 10)}}).page(t, "en")
+		c.post(add, formValues(t, p.body, add)).redirect(t, "/admin/departments?notice=notice.members_changed")
 		if got, _ := a.Identity.GetUser(ctx, e.f.System(), newID); len(got.Departments) != 2 {
 			t.Fatalf("member not added: %+v", got)
 		}
-		c.post("/admin/departments/"+support+"/members/"+strconv.FormatInt(newID, 10)+"/remove", url.Values{}).redirect(t, "/admin/departments")
+		remove := "/admin/departments/" + support + "/members/" + strconv.FormatInt(newID, 10) + "/remove"
+		c.post(remove, url.Values{"confirm": {"yes"}}).redirect(t, "/admin/departments?notice=notice.members_changed")
 		if p = c.get("/admin/departments"); !strings.Contains(p.body, ">Help<") {
 			t.Fatal("rename not shown")
 		}
@@ -232,7 +241,7 @@ func TestSecurityPagesShowAlertsAndTheAuditLog(t *testing.T) {
 
 		// Raising a role raises an alert.
 		path := "/admin/users/" + strconv.FormatInt(agent.ID, 10)
-		c.post(path, url.Values{"name": {"omid"}, "role": {"admin"}, "departments": {strconv.FormatInt(e.f.Sales, 10)}}).redirect(t, path)
+		c.post(path, url.Values{"name": {"omid"}, "role": {"admin"}, "departments": {strconv.FormatInt(e.f.Sales, 10)}, "confirm": {"yes"}}).redirect(t, path)
 		if err := a.Monitor.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -75,7 +75,7 @@ func TestBrowserEveryMainPageMeetsWCAGContrastLabelsAndFocus(t *testing.T) {
 	other := e.staff("admin", "Dara", pw)
 	e.client("en").post("/console/signin", url.Values{"workspace": {ws}, "email": {agent.Email}, "password": {"wrong"}})
 	e.signInStaff("en", other.Email, pw).post("/admin/users/"+strconv.FormatInt(agent.ID, 10),
-		url.Values{"name": {"Omid"}, "role": {"supervisor"}, "departments": {strconv.FormatInt(e.f.Sales, 10)}}).must(t, 303)
+		url.Values{"name": {"Omid"}, "role": {"supervisor"}, "departments": {strconv.FormatInt(e.f.Sales, 10)}, "confirm": {"yes"}}).must(t, 303)
 	if err := a.Monitor.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

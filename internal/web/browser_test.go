@@ -497,7 +497,8 @@ func TestBrowserAdminChangesMFARequirementAndSeesAnAlert(t *testing.T) {
 		user := fmt.Sprintf("/admin/users/%d", agent.ID)
 		b.open(user, "title.admin_user")
 		b.do(chromedp.SetValue(chromedp.CSS("#f-role"), "supervisor"))
-		b.submitThen(`form[action="`+user+`"] button[type="submit"]`, ".notice")
+		b.submitThen(`form[action="`+user+`"] button[type="submit"]`, ".confirm")
+		b.submitThen(`.confirm button[type="submit"]`, ".notice")
 		if err := a.Monitor.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
