@@ -3,6 +3,7 @@ package web
 import (
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,10 +39,15 @@ func auditResult(l *Locale, result string) string {
 	return result
 }
 
-// auditTarget names a record's target ("Ticket 65").
-func auditTarget(l *Locale, kind string, id int64) string {
+// auditTarget names a record's target ("Ticket 65"). A ticket is named
+// by the number people know it by when the record gives it, rather than
+// by its row id.
+func auditTarget(l *Locale, kind string, id int64, details map[string]string) string {
 	if kind == "" {
 		return ""
+	}
+	if n, err := strconv.ParseInt(details["number"], 10, 64); err == nil && kind == "ticket" {
+		return l.T("audit.target.ticket_number", l.Num(n))
 	}
 	if k := "audit.target." + kind; l.Has(k) {
 		return l.T(k, l.Num(id))

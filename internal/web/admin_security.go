@@ -391,7 +391,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, q *req) error
 			break
 		}
 		row := AuditRow{Seq: x.Seq, At: x.At, Actor: who(q.L, names, x.ActorKind, x.ActorID), Result: auditResult(q.L, x.Result),
-			IP: x.IP, RequestID: x.RequestID, Target: auditTarget(q.L, x.TargetKind, x.TargetID), Details: auditDetails(q.L, x.Details)}
+			IP: x.IP, RequestID: x.RequestID, Target: auditTarget(q.L, x.TargetKind, x.TargetID, x.Details), Details: auditDetails(q.L, x.Details)}
 		row.Action, row.RawAction = auditAction(q.L, x.Action)
 		v.Records = append(v.Records, row)
 	}

@@ -200,14 +200,14 @@ func TestAuditPageSaysWhatHappenedInWordsAndFiltersByThePagesCalendar(t *testing
 
 		p := en.get("/admin/audit?action=ticket.view").page(t, "en")
 		for _, want := range []string{"<td>Viewed a ticket</td>", "<td>Done</td>", "<dt>Ticket number</dt> <dd dir=\"auto\">" + number + "</dd>",
-			"<dt>Through</dt> <dd dir=\"auto\">agent console</dd>", "Ticket " + number} {
+			"<dt>Through</dt> <dd dir=\"auto\">agent console</dd>", "Ticket #" + number} {
 			if !strings.Contains(p.body, want) {
 				t.Errorf("English audit page lacks %q: %.6000s", want, p.body)
 			}
 		}
 		p = fa.get("/admin/audit?action=ticket.view").page(t, "fa")
 		for _, want := range []string{"<td>دیدن تیکت</td>", "<td>انجام شد</td>", "<dt>شمارهٔ تیکت</dt> <dd dir=\"auto\">" + web.PersianDigits(number) + "</dd>",
-			"میز کار کارشناس", "تیکت " + web.PersianDigits(number)} {
+			"میز کار کارشناس", "تیکت #" + web.PersianDigits(number)} {
 			if !strings.Contains(p.body, want) {
 				t.Errorf("Persian audit page lacks %q", want)
 			}
