@@ -2,16 +2,19 @@ package web
 
 import (
 	"context"
-	"github.com/hesar/hesar/internal/audit"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hesar/hesar/internal/access"
+	"github.com/hesar/hesar/internal/audit"
 	"github.com/hesar/hesar/internal/department"
+	"github.com/hesar/hesar/internal/errs"
 	"github.com/hesar/hesar/internal/identity"
 	"github.com/hesar/hesar/internal/submit"
 	"github.com/hesar/hesar/internal/ticket"
@@ -40,9 +43,11 @@ type Queue struct {
 	Priorities  []Option
 	Tickets     []TicketRow
 	Next        string
-	// View, Status, Priority, Department and Sort echo the filter for the
-	// form.
-	View, Status, Priority, Department, Sort string
+	// View, Status, Priority, Department, Sort, Tag and Customer echo the
+	// filter for the form.
+	View, Status, Priority, Department, Sort, Tag, Customer string
+	// CanFilterCustomer: the customer filter needs customer.read.
+	CanFilterCustomer bool
 	// Sorts are the orders the queue offers, with their links.
 	Sorts []Option
 	// ByCreation says the rows are in order of creation (search, or a
@@ -103,10 +108,24 @@ var activeStatuses = []ticket.Status{ticket.StatusNew, ticket.StatusOpen, ticket
 // the names the API takes too.
 type queueFilter struct {
 	view, status, dept, prio, sort string
+	// tag and customer (an email address) are as typed; customerID is
+	// the customer found for it (queue looks it up).
+	tag, customer string
+	customerID    int64
 }
 
+// maxFilterText bounds a typed filter (an email address is at most 254).
+const maxFilterText = 254
+
 func readQueueFilter(in url.Values) queueFilter {
-	f := queueFilter{view: in.Get("view"), status: in.Get("status"), dept: in.Get("department"), prio: in.Get("priority"), sort: in.Get("sort")}
+	f := queueFilter{view: in.Get("view"), status: in.Get("status"), dept: in.Get("department"), prio: in.Get("priority"), sort: in.Get("sort"),
+		tag: strings.TrimSpace(in.Get("tag")), customer: strings.TrimSpace(in.Get("customer"))}
+	if len(f.tag) > maxFilterText || !utf8.ValidString(f.tag) {
+		f.tag = ""
+	}
+	if len(f.customer) > maxFilterText || !utf8.ValidString(f.customer) {
+		f.customer = ""
+	}
 	if f.view != "unassigned" && f.view != "all" {
 		f.view = "mine"
 	}
@@ -149,6 +168,7 @@ func (f queueFilter) ticketFilter(me int64) ticket.Filter {
 	if f.dept != "" {
 		tf.DepartmentID, _ = strconv.ParseInt(f.dept, 10, 64)
 	}
+	tf.Tag, tf.CustomerID = f.tag, f.customerID
 	return tf
 }
 
@@ -164,6 +184,12 @@ func (f queueFilter) url() string {
 	}
 	if f.sort != string(ticket.OrderUpdated) {
 		u.Set("sort", f.sort)
+	}
+	if f.tag != "" {
+		u.Set("tag", f.tag)
+	}
+	if f.customer != "" {
+		u.Set("customer", f.customer)
 	}
 	return "/console/?" + u.Encode()
 }
@@ -183,24 +209,51 @@ const countCap = 1000
 
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, q *req) error {
 	qf := readQueueFilter(r.URL.Query())
+	v := Queue{Page: s.page(r, q, "title.queue"), View: qf.view, Status: qf.status, Department: qf.dept, Priority: qf.prio, Sort: qf.sort,
+		Tag: qf.tag, Customer: qf.customer, CanFilterCustomer: q.P.Scope.Can(access.CustomerRead), Errors: FieldErrors{}}
+	var page ticket.Page
+	var err error
+	nobody := false // the customer filter names no customer: nothing to list
+	if qf.customer != "" {
+		c, ferr := s.customers.FindByEmail(r.Context(), q.P.Scope, qf.customer)
+		switch {
+		case errors.Is(ferr, errs.ErrNotFound):
+			v.Errors["customer"], nobody = q.L.T("queue.no_customer"), true
+		case ferr != nil:
+			return ferr
+		default:
+			qf.customerID = c.ID
+		}
+	}
 	f := qf.ticketFilter(q.P.Scope.ActorID)
 	f.Cursor = r.URL.Query().Get("cursor")
-	page, err := s.tickets.List(r.Context(), q.P.Scope, f)
-	if err != nil {
+	if !nobody {
+		if page, err = s.tickets.List(r.Context(), q.P.Scope, f); err != nil {
+			if fe, ok := fieldErrors(q.L, err); ok {
+				v.Errors = fe
+				nobody = true
+			} else {
+				return err
+			}
+		}
+	}
+	details := map[string]string{"count": strconv.Itoa(len(page.Tickets)), "via": "console"}
+	if qf.customerID != 0 {
+		details["customer_id"] = strconv.FormatInt(qf.customerID, 10)
+	}
+	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionTicketList, "", 0, details); err != nil {
 		return err
 	}
-	if err := s.recordRead(r, q.P.Scope.WorkspaceID, audit.ActionTicketList, "", 0, map[string]string{"count": strconv.Itoa(len(page.Tickets)), "via": "console"}); err != nil {
-		return err
-	}
-	v := Queue{Page: s.page(r, q, "title.queue"), View: qf.view, Status: qf.status, Department: qf.dept, Priority: qf.prio, Sort: qf.sort}
 	if err := s.fillQueue(r.Context(), q, &v, page); err != nil {
 		return err
 	}
 	views := []string{"mine", "unassigned", "all"}
 	statuses := append([]string{"active"}, append(statusNames(), "any")...)
-	counts, err := s.queueCounts(r.Context(), q.P.Scope, qf, views, statuses)
-	if err != nil {
-		return err
+	var counts []int
+	if !nobody {
+		if counts, err = s.queueCounts(r.Context(), q.P.Scope, qf, views, statuses); err != nil {
+			return err
+		}
 	}
 	badge := func(i int) string {
 		if counts == nil {
