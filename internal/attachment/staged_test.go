@@ -8,6 +8,7 @@ import (
 
 	"github.com/hesar/hesar/internal/app"
 	"github.com/hesar/hesar/internal/attachment"
+	"github.com/hesar/hesar/internal/customer"
 	"github.com/hesar/hesar/internal/testutil"
 	"github.com/hesar/hesar/internal/ticket"
 )
@@ -67,9 +68,14 @@ func TestStagedFilesAreKeptOnlyWithTheirMessage(t *testing.T) {
 		if v, err := a.Keys.Rotate(ctx, e.f.WS.ID); err != nil || v != 2 {
 			t.Fatalf("rotate: %d %v", v, err)
 		}
-		// A ticket sealed under version 2, as every value is by the time
-		// version 1 retires.
-		fresh, err := a.Tickets.Create(ctx, sys, ticket.NewTicket{Subject: "after the rotation", Body: "b", DepartmentID: e.f.Finance, CustomerID: e.f.Customer.ID})
+		// A ticket and its customer sealed under version 2, as every value
+		// is by the time version 1 retires (the customer is read while the
+		// reply is written, to mail them).
+		cust, err := a.Customers.Create(ctx, sys, customer.NewCustomer{Email: "after-rotation@example.com", Name: "Rotated"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := a.Tickets.Create(ctx, sys, ticket.NewTicket{Subject: "after the rotation", Body: "b", DepartmentID: e.f.Finance, CustomerID: cust.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
