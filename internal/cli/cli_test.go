@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,10 @@ func TestServeStartsAndShutsDownGracefully(t *testing.T) {
 			cli.Stdio{In: strings.NewReader(""), Out: io.Discard, Err: pw})
 		pw.Close()
 	}()
+	// Should the announcement never come, stop serve so the scan below
+	// ends instead of waiting forever.
+	stop := time.AfterFunc(30*time.Second, cancel)
+	defer stop.Stop()
 	addr := ""
 	sawFirstSteps := false
 	sc := bufio.NewScanner(pr)
@@ -145,7 +150,9 @@ func TestServeStartsAndShutsDownGracefully(t *testing.T) {
 		if m := regexp.MustCompile(`listening on http://(\S+)`).FindStringSubmatch(line); m != nil {
 			addr = m[1]
 		}
-		if strings.Contains(line, "workspace create --slug") {
+		// The first steps repeat serve's storage flags after each
+		// command's name, so they work when pasted.
+		if strings.Contains(line, "workspace create --data "+strconv.Quote(data)+" --slug") {
 			sawFirstSteps = true
 			break
 		}
