@@ -66,6 +66,9 @@ type createUserRequest struct {
 	Role        string  `json:"role"`
 	Password    string  `json:"password"`
 	Departments []int64 `json:"departments"`
+	// InviteLocale is the invitation's language when no password is
+	// given ("fa", "en"; "" English).
+	InviteLocale string `json:"invite_locale"`
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
@@ -73,8 +76,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p identity.P
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
+	if l := req.InviteLocale; l != "" && l != "fa" && l != "en" {
+		return errs.Field("invite_locale", "must be fa, en or empty")
+	}
 	u, err := s.identity.CreateUser(r.Context(), p.Scope, identity.NewUser{Email: req.Email, Name: req.Name, Role: req.Role,
-		Password: req.Password, Departments: req.Departments})
+		Password: req.Password, Departments: req.Departments, InviteLocale: req.InviteLocale})
 	if err != nil {
 		return err
 	}
