@@ -36,9 +36,22 @@ func (x pageIndex) returnPath(r *http.Request) string {
 		return r.URL.RequestURI()
 	}
 	for p := r.URL.Path; p != "" && p != "/"; p = path.Dir(p) {
+		if page, ok := formPages[p]; ok {
+			return page
+		}
 		if x.has(p) {
 			return p
 		}
 	}
 	return "/"
+}
+
+// formPages are the forms (and the addresses under them) whose page is
+// not the nearest one above: a new request is written on
+// /portal/requests/new and sent to /portal/requests.
+var formPages = map[string]string{
+	"/portal/requests":    "/portal/requests/new",
+	"/portal/signin-link": "/portal/signin",
+	"/account/language":   "/account/security",
+	"/account/tokens":     "/account/security",
 }

@@ -19,6 +19,11 @@ func TestReturnPathIsAlwaysAPage(t *testing.T) {
 		{"POST", "/admin/settings", "/admin/settings"},
 		{"POST", "/auth/step-up", "/auth/step-up"},
 		{"POST", "/nothing/here/at/all", "/"},
+		{"POST", "/portal/requests", "/portal/requests/new"},
+		{"POST", "/portal/signin-link", "/portal/signin"},
+		{"POST", "/account/language", "/account/security"},
+		{"POST", "/account/tokens", "/account/security"},
+		{"POST", "/account/tokens/9/revoke", "/account/security"},
 	} {
 		if got := x.returnPath(httptest.NewRequest(c.method, c.target, nil)); got != c.want {
 			t.Errorf("%s %s: switch leads to %q, want %q", c.method, c.target, got, c.want)
