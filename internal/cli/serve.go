@@ -314,7 +314,10 @@ func announce(w io.Writer, a *app.App, cfg serveConfig, ls []server.Listener, lo
 		}
 	}
 	if ws, err := a.Workspaces.List(context.Background()); err == nil && len(ws) == 0 {
-		printFirstSteps(w, scheme+"://"+addr, storageArgs(st))
+		// The public URL, not the listen address: passkeys and the
+		// cookies of emailed links belong to its host (localhost for a
+		// loopback address, never 127.0.0.1).
+		printFirstSteps(w, a.Config.PublicURL, storageArgs(st))
 	}
 }
 
