@@ -417,6 +417,9 @@ type ConsoleTicket struct {
 	CanReveal   bool
 	Tags        string
 	History     []HistoryLine
+	// HistoryAllURL shows the whole history when only its latest
+	// historyShown lines are; HistoryAll is how many there are.
+	HistoryAllURL, HistoryAll string
 	// RevealFor is the message whose reveal form had an error.
 	RevealFor       int64
 	OriginalSubject string
@@ -426,6 +429,9 @@ type ConsoleTicket struct {
 	// Once is the reply form's one-time token (package submit).
 	Once string
 }
+
+// historyShown is how many of a ticket's latest changes its page lists.
+const historyShown = 20
 
 // consoleView builds the ticket page; showContact shows the customer's
 // whole contact details (only after revealContact recorded the reveal).
@@ -453,6 +459,12 @@ func (s *Server) consoleView(r *http.Request, q *req, n int64, showContact bool)
 	v.Once = submit.Token()
 	if v.History, err = s.history(r, q, h, dir); err != nil {
 		return ConsoleTicket{}, err
+	}
+	// A busy ticket's history is long: the latest changes, and a link to
+	// all of them.
+	if n := len(v.History); n > historyShown && r.URL.Query().Get("history") != "all" {
+		v.History = v.History[n-historyShown:]
+		v.HistoryAllURL, v.HistoryAll = "/console/tickets/"+strconv.FormatInt(t.Number, 10)+"?history=all#history", q.L.Num(int64(n))
 	}
 	if v.CustomerPanel, err = s.customerPanel(r, q, t, showContact); err != nil {
 		return ConsoleTicket{}, err

@@ -70,6 +70,23 @@ func TestLongConversationShowsItsEndAndPagesBack(t *testing.T) {
 		if got, want := fmt.Sprint(walk(g, page)), "[[m5 m6 m7] [m2 m3 m4] [m0 m1]]"; got != want {
 			t.Errorf("console pages %s, want %s", got, want)
 		}
+		// The history lists the latest changes, with a link to all.
+		for i := range 25 {
+			tags := []string{fmt.Sprintf("t%d", i)}
+			if _, err := a.Tickets.Update(ctx, e.f.System(), tk.Number, ticket.Patch{Tags: &tags}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		body := g.get(page).must(t, 200).body
+		hist := body[strings.Index(body, `<ol class="history">`):]
+		hist = hist[:strings.Index(hist, "</ol>")]
+		if n := strings.Count(hist, "<li>"); n != 20 || !strings.Contains(hist, "t24") || strings.Contains(hist, "t0 ") {
+			t.Errorf("the page lists %d changes (want the latest 20)", n)
+		}
+		all := g.get(page + "?history=all").must(t, 200).body
+		if !strings.Contains(body, `href="`+page+`?history=all#history"`) || strings.Count(all[strings.Index(all, `<ol class="history">`):], "<li>") < 33 {
+			t.Error("no way to the whole history, or it is not whole")
+		}
 		// Tabs of several tickets tell apart by number, never by subject.
 		if body := g.get(page).must(t, 200).body; !strings.Contains(body, fmt.Sprintf("<title>#%d · Ticket · Hesar</title>", tk.Number)) {
 			t.Error("the ticket page's title does not name its number")
