@@ -83,7 +83,7 @@ func TestLongConversationShowsItsEndAndPagesBack(t *testing.T) {
 		if n := strings.Count(hist, "<li>"); n != 20 || !strings.Contains(hist, "t24") || strings.Contains(hist, "t0 ") {
 			t.Errorf("the page lists %d changes (want the latest 20)", n)
 		}
-		all := g.get(page + "?history=all").must(t, 200).body
+		all := g.get(page+"?history=all").must(t, 200).body
 		if !strings.Contains(body, `href="`+page+`?history=all#history"`) || strings.Count(all[strings.Index(all, `<ol class="history">`):], "<li>") < 33 {
 			t.Error("no way to the whole history, or it is not whole")
 		}
