@@ -64,8 +64,17 @@ func (s *Service) newLink(ctx context.Context, tx *db.Tx, a account, purpose str
 	if err != nil {
 		return "", err
 	}
-	q := url.Values{"token": {token}}
-	return strings.TrimSuffix(s.publicURL, "/") + linkPath[purpose] + "?" + q.Encode(), nil
+	q := url.Values{"token": {token}}.Encode()
+	if purpose == LinkInvite {
+		// The page greets a new person rather than speaking of a reset,
+		// in the language the invitation was written in.
+		extra := url.Values{"welcome": {"1"}}
+		if a.locale != "" {
+			extra.Set("lang", a.locale)
+		}
+		q += "&" + extra.Encode()
+	}
+	return strings.TrimSuffix(s.publicURL, "/") + linkPath[purpose] + "?" + q, nil
 }
 
 type foundLink struct {

@@ -156,6 +156,16 @@ func TestInvitationMailIsAnInvitationInTheChosenLanguage(t *testing.T) {
 			}
 			m, _ := e.mailedLink(email, "/auth/reset-password")
 			checkInvitation(t, tc.lang, m, admin.Email, tc.want)
+			// The link, as mailed, greets them in the invitation's
+			// language, whatever their browser says.
+			link := regexp.MustCompile(`/auth/reset-password\?[^\s]+`).FindString(m.Body)
+			if !strings.Contains(link, "welcome=1") {
+				t.Fatalf("%s: the invitation's link %q does not say it is one", tc.lang, link)
+			}
+			if p := e.client(map[string]string{"fa": "en", "en": "fa"}[tc.lang]).get(link).must(t, http.StatusOK); !strings.Contains(p.body, `lang="`+tc.lang+`"`) ||
+				!strings.Contains(p.body, msg(t, tc.lang, "title.welcome")) {
+				t.Errorf("%s: the invitation's page is not a welcome in its language", tc.lang)
+			}
 			// Sending the link again, before they have a password, invites
 			// them again; it does not claim they asked for a reset.
 			id := userPathRe.FindStringSubmatch(p.location)[1]

@@ -38,6 +38,14 @@ func errLinkMissing(w http.ResponseWriter, r *http.Request, s *Server, q *req) e
 }
 
 func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request, q *req) error {
+	if r.URL.Query().Get("welcome") == "1" {
+		// An invitation: in the language it was written in (until the
+		// person switches), greeting them rather than speaking of a reset.
+		if lang := r.URL.Query().Get("lang"); validLang(lang) && !q.signed {
+			q.L = s.locale(lang)
+		}
+		return s.tokenPage(w, r, q, "token", "title.welcome", "/auth/reset-password", true)
+	}
 	return s.tokenPage(w, r, q, "token", "title.reset_password", "/auth/reset-password", true)
 }
 
