@@ -174,6 +174,16 @@ func (s *Service) Rename(ctx context.Context, scope access.Scope, id int64, name
 		return Department{}, err
 	}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		// The record says from what to what (a department's name is the
+		// company's, not personal data).
+		var old string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM departments WHERE workspace_id = $1 AND id = $2`, scope.WorkspaceID, id).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE departments SET name = $1, updated_at = $2 WHERE workspace_id = $3 AND id = $4`, name, db.Now(), scope.WorkspaceID, id)
 		if db.IsUniqueViolation(err) {
 			return &errs.Conflict{Field: "name", Message: fmt.Sprintf("a department named %q already exists", name)}
@@ -184,7 +194,7 @@ func (s *Service) Rename(ctx context.Context, scope access.Scope, id int64, name
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.ErrNotFound
 		}
-		return s.record(ctx, tx, scope.WorkspaceID, ActionRenamed, id, nil)
+		return s.record(ctx, tx, scope.WorkspaceID, ActionRenamed, id, map[string]string{"name_from": old, "name": name})
 	})
 	if err != nil {
 		return Department{}, err

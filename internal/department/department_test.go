@@ -81,9 +81,12 @@ func TestEveryDepartmentChangeLeavesOneRecordAndTheChainHolds(t *testing.T) {
 				t.Errorf("record %d: %+v, want %s for user %q", i, r, w.action, w.user)
 			}
 			for k := range r.Details {
-				if k != "user_id" {
+				if k != "user_id" && (r.Action != department.ActionRenamed || k != "name" && k != "name_from") {
 					t.Errorf("record %d holds detail %q", i, k)
 				}
+			}
+			if r.Action == department.ActionRenamed && (r.Details["name_from"] != "Support" || r.Details["name"] != "Help") {
+				t.Errorf("the rename's record says %q → %q, want Support → Help", r.Details["name_from"], r.Details["name"])
 			}
 		}
 		rep, err := a.Audit.Verify(ctx, f.WS.ID, nil)
