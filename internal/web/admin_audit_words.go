@@ -66,7 +66,12 @@ func auditDetails(l *Locale, details map[string]string) []AuditDetail {
 	for k, v := range details {
 		d := AuditDetail{Label: k, Value: v, Raw: true}
 		base, from := strings.CutSuffix(k, "_from")
-		if lk := "audit.detail." + k; l.Has(lk) {
+		if k == "from" || k == "to" {
+			// A change's two ends (a role: from agent to supervisor);
+			// "audit.detail.from" is the "(before)" pattern for *_from.
+			base, from = "change", false
+			d.Label, d.Raw = l.T("audit.detail.change_"+k), false
+		} else if lk := "audit.detail." + k; l.Has(lk) {
 			d.Label, d.Raw = l.T(lk), false
 		} else if lk := "audit.detail." + base; from && l.Has(lk) {
 			d.Label, d.Raw = l.T("audit.detail.from", l.T(lk)), false
@@ -74,6 +79,8 @@ func auditDetails(l *Locale, details map[string]string) []AuditDetail {
 		switch vk := "audit.value." + base + "." + v; {
 		case l.Has(vk):
 			d.Value = l.T(vk)
+		case (base == "change" || base == "role") && l.Has("role."+v):
+			d.Value = l.T("role." + v)
 		case plainNumber.MatchString(v):
 			d.Value = l.Digits(v)
 		}
