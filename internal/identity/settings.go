@@ -188,14 +188,7 @@ func (s *Service) SetSecuritySettings(ctx context.Context, scope access.Scope, p
 		// the cache: the event must say what was really in force, even when
 		// another instance changed it a moment ago.
 		ev.Details = policyChange(policyOf(raw), p)
-		all := map[string]any{}
-		_ = json.Unmarshal([]byte(raw), &all)
-		all["security"] = p
-		b, err := json.Marshal(all)
-		if err != nil {
-			return err
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), scope.WorkspaceID); err != nil {
+		if err := setSetting(ctx, tx, scope.WorkspaceID, raw, "security", p); err != nil {
 			return err
 		}
 		return s.inTx(ctx, tx, &ev)
@@ -221,4 +214,18 @@ func policyChange(old, p Security) map[string]string {
 		"password_min_length": strconv.Itoa(p.PasswordMinLength), "password_min_length_from": strconv.Itoa(old.PasswordMinLength),
 		"lockout_threshold": strconv.Itoa(p.LockoutThreshold), "lockout_threshold_from": strconv.Itoa(old.LockoutThreshold),
 	}
+}
+
+// setSetting writes key of the workspace's settings document (raw, as read
+// in the same transaction), keeping every other key as it was.
+func setSetting(ctx context.Context, tx *db.Tx, ws int64, raw, key string, value any) error {
+	all := map[string]any{}
+	_ = json.Unmarshal([]byte(raw), &all) // a damaged document is replaced by what is written now
+	all[key] = value
+	b, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), ws)
+	return err
 }

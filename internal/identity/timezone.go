@@ -112,14 +112,7 @@ func (s *Service) SetTimeZone(ctx context.Context, scope access.Scope, name stri
 			return err
 		}
 		ev.Details = map[string]string{"time_zone": name, "time_zone_from": zoneOf(raw).String()}
-		all := map[string]any{}
-		_ = json.Unmarshal([]byte(raw), &all)
-		all["time_zone"] = name
-		b, err := json.Marshal(all)
-		if err != nil {
-			return err
-		}
-		if _, err = tx.ExecContext(ctx, `UPDATE workspaces SET settings = $1 WHERE id = $2`, string(b), scope.WorkspaceID); err != nil {
+		if err := setSetting(ctx, tx, scope.WorkspaceID, raw, "time_zone", name); err != nil {
 			return err
 		}
 		return s.inTx(ctx, tx, &ev)

@@ -34,13 +34,15 @@ var templateFS embed.FS
 
 // templates[locale][kind], parsed once; each file defines "subject" and
 // "body" and may use the locale's "common.txt".
-var templates = parseTemplates()
+var templates = parseTemplates(append(slices.Clone(Kinds), AlertKinds...))
 
-func parseTemplates() map[string]map[string]*template.Template {
+// parseTemplates parses each kind's file for each locale with that
+// locale's common.txt (greeting, footer).
+func parseTemplates(kinds []string) map[string]map[string]*template.Template {
 	out := map[string]map[string]*template.Template{}
 	for _, locale := range []string{"en", "fa"} {
 		out[locale] = map[string]*template.Template{}
-		for _, kind := range append(slices.Clone(Kinds), AlertKinds...) {
+		for _, kind := range kinds {
 			t := template.New(kind).Funcs(funcsFor(locale)).Option("missingkey=error")
 			out[locale][kind] = template.Must(t.ParseFS(templateFS,
 				"templates/"+locale+"/common.txt", "templates/"+locale+"/"+kind+".txt"))
@@ -66,6 +68,11 @@ func Render(kind, locale string, data any) (subject, body string, err error) {
 	if _, ok := data.(AlertMail); !ok && slices.Contains(AlertKinds, kind) {
 		return "", "", fmt.Errorf("mail: %s needs an AlertMail", kind)
 	}
+	return execute(t, locale, kind, data)
+}
+
+// execute renders a parsed mail: its subject as one line, its body tidied.
+func execute(t *template.Template, locale, kind string, data any) (subject, body string, err error) {
 	var s, b bytes.Buffer
 	if err := t.ExecuteTemplate(&s, "subject", data); err != nil {
 		return "", "", fmt.Errorf("mail: render %s/%s subject: %w", locale, kind, err)

@@ -1,9 +1,7 @@
 package mail
 
 import (
-	"bytes"
 	"fmt"
-	"text/template"
 )
 
 // TicketMail is the data of a mail to a customer about one of their
@@ -29,20 +27,8 @@ const (
 // TicketKinds lists the templates RenderTicket knows.
 var TicketKinds = []string{KindTicketReceived, KindTicketAnswered}
 
-// ticketTemplates[locale][kind], parsed once like the account mails, with
-// the locale's common.txt (greeting, footer).
-var ticketTemplates = func() map[string]map[string]*template.Template {
-	out := map[string]map[string]*template.Template{}
-	for _, locale := range []string{"en", "fa"} {
-		out[locale] = map[string]*template.Template{}
-		for _, kind := range TicketKinds {
-			t := template.New(kind).Funcs(funcsFor(locale)).Option("missingkey=error")
-			out[locale][kind] = template.Must(t.ParseFS(templateFS,
-				"templates/"+locale+"/common.txt", "templates/"+locale+"/"+kind+".txt"))
-		}
-	}
-	return out
-}()
+// ticketTemplates[locale][kind], parsed once like the account mails.
+var ticketTemplates = parseTemplates(TicketKinds)
 
 // RenderTicket fills the template of a ticket mail kind in locale ("fa" or
 // "en"; anything else is English). The link is required: it is the mail's
@@ -58,12 +44,5 @@ func RenderTicket(kind, locale string, data TicketMail) (subject, body string, e
 	if data.Link == "" || data.Number <= 0 {
 		return "", "", fmt.Errorf("mail: %s needs a link and a request number", kind)
 	}
-	var s, b bytes.Buffer
-	if err := t.ExecuteTemplate(&s, "subject", data); err != nil {
-		return "", "", fmt.Errorf("mail: render %s/%s subject: %w", locale, kind, err)
-	}
-	if err := t.ExecuteTemplate(&b, "body", data); err != nil {
-		return "", "", fmt.Errorf("mail: render %s/%s body: %w", locale, kind, err)
-	}
-	return oneLine(s.String()), tidyBody(b.String()), nil
+	return execute(t, locale, kind, data)
 }
